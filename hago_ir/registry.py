@@ -1,0 +1,34 @@
+"""Lazy registries of hago's dialects and passes, by name.
+
+Each entry maps a name to a factory, so that a tool loads only what it uses
+(TVM, for one, is slow to import). hago-opt registers these; the Python API
+looks passes up here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xdsl.ir import Dialect
+from xdsl.passes import ModulePass
+
+
+def _qsim() -> Dialect:
+    from hago_ir.dialects.qsim import Qsim
+
+    return Qsim
+
+
+def _canonicalize() -> type[ModulePass]:
+    from hago_ir.passes.canonicalize import HagoCanonicalize
+
+    return HagoCanonicalize
+
+
+DIALECTS: dict[str, Callable[[], Dialect]] = {
+    "qsim": _qsim,
+}
+
+PASSES: dict[str, Callable[[], type[ModulePass]]] = {
+    "hago-canonicalize": _canonicalize,
+}

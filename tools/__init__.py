@@ -1,0 +1,1 @@
+"""Command-line tools (layer 4): hago-opt and hago-run; argument parsing and reporting only."""

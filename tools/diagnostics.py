@@ -1,0 +1,40 @@
+"""How hago's tools report user errors: one message, exit code 1, no traceback.
+
+Parse errors keep xDSL's rendering (the offending line with a caret, and its
+line number); verifier and pass diagnostics keep xDSL's rendering of the IR with
+the failing op marked. Anything else unexpected is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseError
+
+from hago_ir.errors import HagoError
+
+
+def run_cli(tool: str, body: Callable[[], int]) -> int:
+    try:
+        return body()
+    except HagoError as error:
+        print(f"{tool}: error: {error}", file=sys.stderr)
+    except ParseError as error:
+        print(f"{tool}: parse error:\n{error}", file=sys.stderr)
+    except ArgSpecParseError as error:
+        print(f"{tool}: error in the pass pipeline:\n{error}", file=sys.stderr)
+    except DiagnosticException as error:
+        print(f"{tool}: error: {error}", file=sys.stderr)
+    except FileNotFoundError as error:
+        print(f"{tool}: error: {error.filename}: no such file", file=sys.stderr)
+    except IsADirectoryError as error:
+        print(f"{tool}: error: {error.filename}: is a directory", file=sys.stderr)
+    except PermissionError as error:
+        print(f"{tool}: error: {error.filename}: permission denied", file=sys.stderr)
+    except ValueError as error:
+        # xDSL reports an unknown file extension or pass name this way.
+        print(f"{tool}: error: {error}", file=sys.stderr)
+    except BrokenPipeError:
+        return 0
+    return 1

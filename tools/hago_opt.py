@@ -1,0 +1,55 @@
+"""`hago-opt`: the pass driver, an `xdsl-opt` with hago's dialects, passes and the ONNX frontend.
+
+    hago-opt model.onnx                                  # print the imported IR
+    hago-opt model.onnx -p hago-canonicalize -o out.mlir
+    hago-opt x.mlir -p 'pass{opt=v},...' --split-input-file --verify-diagnostics
+
+Only the registration hooks of xDSLOptMain are overridden; `main` turns user
+errors (bad files, bad IR, unsupported models) into one message and exit code 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from xdsl.xdsl_opt_main import xDSLOptMain
+
+from hago_ir import registry
+from hago_ir.tools.diagnostics import run_cli
+
+
+class HagoOptMain(xDSLOptMain):
+    version_format = "hago-opt (hago 0.1.0) built on xdsl {xdsl_version}"
+
+    def register_all_dialects(self):
+        super().register_all_dialects()
+        for name, factory in registry.DIALECTS.items():
+            self.ctx.register_dialect(name, factory)
+
+    def register_all_frontends(self):
+        super().register_all_frontends()
+
+        def onnx_frontend():
+            from hago_ir.onnx_frontend import OnnxFrontend
+
+            return OnnxFrontend
+
+        self.available_frontends["onnx"] = onnx_frontend
+
+    def register_all_passes(self):
+        super().register_all_passes()
+        for name, factory in registry.PASSES.items():
+            self.register_pass(name, factory)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    def body() -> int:
+        HagoOptMain("hago-opt: hago's modular optimizer driver", args=argv).run()
+        return 0
+
+    return run_cli("hago-opt", body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
