@@ -712,8 +712,12 @@ class LayerNormOp(IRDLOperation):
         normalized = shape[axis:]
         for operand in (self.scale, self.bias):
             if operand is not None:
+                try:
+                    broadcast = tuple(np.broadcast_shapes(normalized, shape_of(operand)))
+                except ValueError:
+                    broadcast = None
                 _check(
-                    broadcast_shapes(normalized, shape_of(operand)) == normalized,
+                    broadcast == normalized,
                     f"scale/bias shape {list(shape_of(operand))} does not broadcast to the "
                     f"normalized shape {list(normalized)}",
                 )

@@ -54,8 +54,16 @@ _FILES = {
 }
 
 FASHION_MNIST_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 # Mean / std of the 60k training images with pixels scaled to [0, 1].
 FASHION_MNIST_MEAN = 0.2860
@@ -79,21 +87,33 @@ def _apt_fetch(cache: Path) -> Path:
     """apt-get download + dpkg-deb -x the Debian package into ``cache``."""
     for tool in ("apt-get", "dpkg-deb"):
         if shutil.which(tool) is None:
-            raise DatasetUnavailable(f"`{tool}` not found, cannot fetch Debian package {DEBIAN_PACKAGE}")
+            raise DatasetUnavailable(
+                f"`{tool}` not found, cannot fetch Debian package {DEBIAN_PACKAGE}"
+            )
     target = cache / "fashion-mnist"
     with tempfile.TemporaryDirectory(prefix="hago-fmnist-") as tmp:
-        r = subprocess.run(["apt-get", "download", DEBIAN_PACKAGE], cwd=tmp,
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            ["apt-get", "download", DEBIAN_PACKAGE],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+        )
         debs = list(Path(tmp).glob("*.deb"))
         if r.returncode != 0 or not debs:
             msg = (r.stderr or r.stdout).strip().splitlines()
+            why = msg[-1] if msg else "no .deb produced"
             raise DatasetUnavailable(
-                f"`apt-get download {DEBIAN_PACKAGE}` failed: {msg[-1] if msg else 'no .deb produced'}"
-                " (run `apt-get update` first?)")
+                f"`apt-get download {DEBIAN_PACKAGE}` failed: {why}"
+                " (run `apt-get update` first?)"
+            )
         root = Path(tmp) / "x"
-        r = subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(root)], capture_output=True, text=True)
+        r = subprocess.run(
+            ["dpkg-deb", "-x", str(debs[0]), str(root)], capture_output=True, text=True
+        )
         if r.returncode != 0 or not _complete(root / _PKG_SUBDIR):
-            raise DatasetUnavailable(f"`dpkg-deb -x {debs[0].name}` failed: {r.stderr.strip()}")
+            raise DatasetUnavailable(
+                f"`dpkg-deb -x {debs[0].name}` failed: {r.stderr.strip()}"
+            )
         target.mkdir(parents=True, exist_ok=True)
         for f in _FILES.values():
             shutil.copyfile(root / _PKG_SUBDIR / f, target / f)
@@ -110,9 +130,12 @@ def fashion_mnist_dir(download: bool = True) -> Path:
     for d in candidates:
         if _complete(d):
             return d
-    hint = (f"Fashion-MNIST not found in {', '.join(str(c) for c in candidates)}. Get it with "
-            f"`apt-get update && apt-get install -y {DEBIAN_PACKAGE}`, or set HAGO_FASHION_MNIST_DIR "
-            f"to a folder with {', '.join(_FILES.values())}.")
+    hint = (
+        f"Fashion-MNIST not found in {', '.join(str(c) for c in candidates)}. "
+        f"Get it with `apt-get update && apt-get install -y {DEBIAN_PACKAGE}`, "
+        f"or set HAGO_FASHION_MNIST_DIR to a folder with "
+        f"{', '.join(_FILES.values())}."
+    )
     if not download:
         raise DatasetUnavailable(hint)
     try:
@@ -126,7 +149,9 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
         data = f.read()
     got, n = struct.unpack(">II", data[:8])
     if got != magic:
-        raise DatasetUnavailable(f"{path}: bad IDX magic {got:#x} (expected {magic:#x}); file corrupt?")
+        raise DatasetUnavailable(
+            f"{path}: bad IDX magic {got:#x} (expected {magic:#x}); file corrupt?"
+        )
     if magic == 2051:
         rows, cols = struct.unpack(">II", data[8:16])
         return np.frombuffer(data, np.uint8, offset=16).reshape(n, rows, cols).copy()
@@ -150,7 +175,10 @@ def load_fashion_mnist(download: bool = True):
 
 
 def normalize_fashion_mnist(x_uint8: np.ndarray) -> np.ndarray:
-    """uint8 ``[N, 28, 28]`` -> float32 ``[N, 1, 28, 28]``: ``(x / 255 - 0.2860) / 0.3530``."""
+    """uint8 ``[N, 28, 28]`` -> float32 ``[N, 1, 28, 28]``.
+
+    ``x = (pixel / 255 - 0.2860) / 0.3530``.
+    """
     x = x_uint8.astype(np.float32) / 255.0
     x = (x - FASHION_MNIST_MEAN) / FASHION_MNIST_STD
     return x[:, None, :, :].astype(np.float32)
@@ -163,6 +191,8 @@ if __name__ == "__main__":
         (xtr, ytr), (xte, yte) = load_fashion_mnist()
     except DatasetUnavailable as e:
         sys.exit(f"error: {e}")
-    print(f"Fashion-MNIST from {fashion_mnist_dir()}: train {xtr.shape} test {xte.shape}")
+    print(
+        f"Fashion-MNIST from {fashion_mnist_dir()}: train {xtr.shape} test {xte.shape}"
+    )
     f = xtr.astype(np.float64) / 255.0
     print(f"train pixel mean {f.mean():.4f} std {f.std():.4f}")

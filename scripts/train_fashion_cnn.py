@@ -51,9 +51,12 @@ def _require(name: str, hint: str):
     try:
         return __import__(name)
     except ImportError:
-        sys.exit(f"error: Python package `{name}` is missing ({hint}). Use the torch venv: "
-                 "python3 -m venv .venv-models && .venv-models/bin/pip install torch==2.13.0 "
-                 "onnx onnxruntime numpy scikit-learn")
+        sys.exit(
+            f"error: Python package `{name}` is missing ({hint}). "
+            "Use the torch venv: python3 -m venv .venv-models && "
+            ".venv-models/bin/pip install torch==2.13.0 onnx onnxruntime numpy "
+            "scikit-learn"
+        )
 
 
 def build_model(nn):
@@ -67,8 +70,9 @@ def build_model(nn):
             self.relu = nn.ReLU(inplace=True)
             self.shortcut = None
             if stride != 1 or cin != cout:
-                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                              nn.BatchNorm2d(cout))
+                self.shortcut = nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+                )
 
         def forward(self, x):
             idt = x if self.shortcut is None else self.shortcut(x)
@@ -79,8 +83,11 @@ def build_model(nn):
     class FashionResNet(nn.Module):
         def __init__(self, num_classes: int = 10):
             super().__init__()
-            self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, 1, 1, bias=False),
-                                      nn.BatchNorm2d(16), nn.ReLU(inplace=True))
+            self.stem = nn.Sequential(
+                nn.Conv2d(1, 16, 3, 1, 1, bias=False),
+                nn.BatchNorm2d(16),
+                nn.ReLU(inplace=True),
+            )
             self.layer1 = BasicBlock(16, 16, 1)
             self.layer2 = BasicBlock(16, 32, 2)
             self.layer3 = BasicBlock(32, 64, 2)
@@ -96,11 +103,17 @@ def build_model(nn):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=REPO / "examples" / "fashion_cnn",
-                    help="output folder for model.onnx, calib.npz, test.npz (default: %(default)s)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "examples" / "fashion_cnn",
+        help="output folder for model.onnx, calib.npz, test.npz (default: %(default)s)",
+    )
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--lr", type=float, default=0.1, help="peak SGD learning rate (one-cycle)")
+    ap.add_argument(
+        "--lr", type=float, default=0.1, help="peak SGD learning rate (one-cycle)"
+    )
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-calib", type=int, default=256)
@@ -118,8 +131,10 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     xtr, xte = normalize_fashion_mnist(xtr_u8), normalize_fashion_mnist(xte_u8)
-    print(f"Fashion-MNIST: train {xtr.shape}, test {xte.shape}; "
-          f"normalize (x/255 - {FASHION_MNIST_MEAN}) / {FASHION_MNIST_STD}")
+    print(
+        f"Fashion-MNIST: train {xtr.shape}, test {xte.shape}; "
+        f"normalize (x/255 - {FASHION_MNIST_MEAN}) / {FASHION_MNIST_STD}"
+    )
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -130,10 +145,16 @@ def main(argv=None) -> int:
     print(f"model: {sum(p.numel() for p in model.parameters())} parameters")
     xtr_t, ytr_t = torch.from_numpy(xtr), torch.from_numpy(ytr)
     steps_per_epoch = (len(xtr) + args.batch_size - 1) // args.batch_size
-    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
-                          weight_decay=5e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, epochs=args.epochs,
-                                                steps_per_epoch=steps_per_epoch, pct_start=0.25)
+    opt = torch.optim.SGD(
+        model.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=5e-4
+    )
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt,
+        max_lr=args.lr,
+        epochs=args.epochs,
+        steps_per_epoch=steps_per_epoch,
+        pct_start=0.25,
+    )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
     gen = torch.Generator().manual_seed(args.seed)
 
@@ -142,8 +163,10 @@ def main(argv=None) -> int:
         correct = 0
         with torch.no_grad():
             for i in range(0, len(x), 1000):
-                correct += (model(torch.from_numpy(x[i:i + 1000])).argmax(1).numpy()
-                            == y[i:i + 1000]).sum()
+                correct += (
+                    model(torch.from_numpy(x[i : i + 1000])).argmax(1).numpy()
+                    == y[i : i + 1000]
+                ).sum()
         return correct / len(x)
 
     t0 = time.time()
@@ -152,7 +175,7 @@ def main(argv=None) -> int:
         perm = torch.randperm(len(xtr), generator=gen)
         tot, n = 0.0, 0
         for s in range(steps_per_epoch):
-            idx = perm[s * args.batch_size:(s + 1) * args.batch_size]
+            idx = perm[s * args.batch_size : (s + 1) * args.batch_size]
             xb, yb = xtr_t[idx], ytr_t[idx]
             # random horizontal flip (garments are roughly left/right symmetric)
             flip = torch.rand(len(idx), generator=gen) < 0.5
@@ -165,8 +188,10 @@ def main(argv=None) -> int:
             tot += loss.item() * len(idx)
             n += len(idx)
         acc = torch_eval(xte, yte)
-        print(f"epoch {ep + 1}/{args.epochs}: train loss {tot / n:.4f}, torch test acc {acc:.4f}, "
-              f"{time.time() - t0:.0f}s")
+        print(
+            f"epoch {ep + 1}/{args.epochs}: train loss {tot / n:.4f}, "
+            f"torch test acc {acc:.4f}, {time.time() - t0:.0f}s"
+        )
 
     model.eval()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -174,27 +199,45 @@ def main(argv=None) -> int:
     dummy = torch.from_numpy(xte[:1])
     with warnings.catch_warnings():  # legacy-exporter DeprecationWarning
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(model, dummy, str(onnx_path), dynamo=False, opset_version=13,
-                          input_names=["input"], output_names=["logits"], do_constant_folding=True)
+        torch.onnx.export(
+            model,
+            dummy,
+            str(onnx_path),
+            dynamo=False,
+            opset_version=13,
+            input_names=["input"],
+            output_names=["logits"],
+            do_constant_folding=True,
+        )
 
     rng = np.random.default_rng(args.seed)
     ci = np.sort(rng.choice(len(xtr), args.n_calib, replace=False))
     ti = np.sort(rng.choice(len(xte), args.n_test, replace=False))
-    np.savez_compressed(args.out / "calib.npz", input=xtr[ci], label=ytr[ci].astype(np.int64))
-    np.savez_compressed(args.out / "test.npz", input=xte[ti], label=yte[ti].astype(np.int64))
+    np.savez_compressed(
+        args.out / "calib.npz", input=xtr[ci], label=ytr[ci].astype(np.int64)
+    )
+    np.savez_compressed(
+        args.out / "test.npz", input=xte[ti], label=yte[ti].astype(np.int64)
+    )
 
     # Verify the exported file, not the torch module.
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    preds = np.array([sess.run(None, {"input": xte[i:i + 1]})[0].argmax() for i in range(len(xte))])
+    preds = np.array(
+        [sess.run(None, {"input": xte[i : i + 1]})[0].argmax() for i in range(len(xte))]
+    )
     ort_acc = float((preds == yte).mean())
     sub_acc = float((preds[ti] == yte[ti]).mean())
 
     import onnx
+
     ops = sorted({n.op_type for n in onnx.load(str(onnx_path)).graph.node})
     for f in ("model.onnx", "calib.npz", "test.npz"):
         print(f"wrote {args.out / f} ({(args.out / f).stat().st_size / 1024:.1f} KiB)")
     print(f"ONNX ops: {', '.join(ops)}")
-    print(f"onnxruntime test accuracy (10000 images): {ort_acc:.4f}; on test.npz (1000): {sub_acc:.4f}")
+    print(
+        f"onnxruntime test accuracy (10000 images): {ort_acc:.4f}; "
+        f"on test.npz (1000): {sub_acc:.4f}"
+    )
     return 0
 
 

@@ -25,7 +25,9 @@ def run_cli(tool: str, body: Callable[[], int]) -> int:
     except ArgSpecParseError as error:
         print(f"{tool}: error in the pass pipeline:\n{error}", file=sys.stderr)
     except DiagnosticException as error:
-        print(f"{tool}: error: {error}", file=sys.stderr)
+        # xDSL puts the IR with the failing op marked in the exception's notes.
+        notes = "".join(f"\n{note}" for note in getattr(error, "__notes__", []))
+        print(f"{tool}: error: {error}{notes}", file=sys.stderr)
     except FileNotFoundError as error:
         print(f"{tool}: error: {error.filename}: no such file", file=sys.stderr)
     except IsADirectoryError as error:
