@@ -14,6 +14,7 @@ verifiers and the frontend both need them.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -76,6 +77,17 @@ def float_attr(value: float) -> FloatAttr:
 
 def ints(attr: DenseArrayBase) -> tuple[int, ...]:
     return tuple(int(v) for v in attr.get_values())
+
+
+def ssa_name_hint(name: str | None) -> str | None:
+    """A valid SSA name hint from a tensor name ('/layer1/Conv_output_0' -> 'layer1.Conv_output_0')."""
+    if not name:
+        return None
+    cleaned = re.sub(r"[^\w$.-]", "_", name.strip("/").replace("/", "."))
+    cleaned = re.sub(r"_+", "_", cleaned).strip("_")
+    if not cleaned:
+        return None
+    return "v" + cleaned if cleaned[0].isdigit() else cleaned
 
 
 def shape_of(value: SSAValue) -> Shape:

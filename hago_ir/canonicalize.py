@@ -54,6 +54,7 @@ def constant_name(value: SSAValue) -> str | None:
 
 def _new_constant(rewriter: PatternRewriter, array: np.ndarray, name: str | None) -> SSAValue:
     op = qsim.ConstantOp.from_array(np.ascontiguousarray(array.astype(np.float32)), name)
+    op.output.name_hint = qsim.ssa_name_hint(name)
     rewriter.insert_op(op)
     return op.output
 

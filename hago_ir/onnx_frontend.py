@@ -14,7 +14,6 @@ a qsim op, otherwise the import fails with one diagnostic naming the node.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar
@@ -54,17 +53,6 @@ class UnsupportedNode(HagoError):
 
 def _unsupported(message: str) -> UnsupportedNode:
     return UnsupportedNode(message)
-
-
-def _sanitize_name(name: str) -> str | None:
-    """An SSA name hint from an ONNX tensor name ('/layer1/Conv_output_0' -> 'layer1.Conv_output_0')."""
-    cleaned = re.sub(r"[^\w$.-]", "_", name.strip("/").replace("/", "."))
-    cleaned = re.sub(r"_+", "_", cleaned).strip("_")
-    if not cleaned:
-        return None
-    if cleaned[0].isdigit():
-        cleaned = "v" + cleaned
-    return cleaned
 
 
 @dataclass
@@ -152,7 +140,7 @@ class OnnxImporter:
         arg_types, arg_names = self._graph_inputs()
         self.block = Block(arg_types=arg_types)
         for arg, name in zip(self.block.args, arg_names):
-            arg.name_hint = _sanitize_name(name)
+            arg.name_hint = qsim.ssa_name_hint(name)
             self.values[name] = arg
         for node in graph.node:
             self._import_node(node)
@@ -229,7 +217,7 @@ class OnnxImporter:
             if not name:
                 continue
             if isinstance(value, SSAValue) and value.name_hint is None:
-                value.name_hint = _sanitize_name(name)
+                value.name_hint = qsim.ssa_name_hint(name)
             self.values[name] = value
 
     def _lookup(self, name: str, node: _Node) -> Value:
@@ -323,7 +311,7 @@ class OnnxImporter:
         if array.dtype.kind != "f":
             raise _unsupported(f"constant '{name}' of type {value.dtype} is used as a float tensor")
         op = qsim.ConstantOp.from_array(array, name)
-        op.output.name_hint = _sanitize_name(name)
+        op.output.name_hint = qsim.ssa_name_hint(name)
         self._add(op)
         self._materialized[name] = op.output
         return op.output

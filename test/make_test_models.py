@@ -4,6 +4,10 @@
 make_test_models.py NAME OUT.onnx          write model NAME (bad_models keys: raw bytes)
 make_test_models.py --inputs NAME OUT.npz  write seeded random inputs for model NAME
 make_test_models.py --list                 list model names
+make_test_models.py --all DIR              write every model as DIR/NAME.onnx and
+                                           its inputs as DIR/NAME.inputs.npz (lit
+                                           does this once per run: importing onnx
+                                           costs more than building a model)
 """
 
 from __future__ import annotations
@@ -46,6 +50,17 @@ def model_bytes(name: str) -> bytes:
     return build_model(name).SerializeToString()
 
 
+def write_all(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    valid = {**onnx_models.single_op_models(), **{n: b() for n, b in onnx_models.NETWORKS.items()}}
+    for name, model in valid.items():
+        (directory / f"{name}.onnx").write_bytes(model.SerializeToString())
+        with open(directory / f"{name}.inputs.npz", "wb") as f:
+            np.savez(f, **onnx_models.random_inputs(model))
+    for name, data in onnx_models.bad_models().items():
+        (directory / f"{name}.onnx").write_bytes(data)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -59,12 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed for --inputs (default 0)"
     )
+    parser.add_argument("--all", type=Path, metavar="DIR", help="write every model to DIR")
     parser.add_argument("name", nargs="?")
     parser.add_argument("out", nargs="?", type=Path)
     args = parser.parse_args(argv)
 
     if args.list:
         print("\n".join(model_names()))
+        return 0
+    if args.all is not None:
+        write_all(args.all)
         return 0
     if args.name is None or args.out is None:
         parser.error("NAME and OUT are required (or use --list)")

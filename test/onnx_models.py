@@ -431,6 +431,7 @@ def single_op_models() -> dict[str, onnx.ModelProto]:
         "conv_dilation2": lambda: _conv_model(dilation=2),
         "conv_group2": lambda: _conv_model(group=2),
         "conv_depthwise": lambda: _conv_model(cin=4, cout=4, group=4),
+        "conv_same_upper": _conv_same_model,
         "conv_bn": _conv_bn_model,
         "gemm": lambda: _gemm_model(trans_b=True),
         "gemm_transb0": lambda: _gemm_model(trans_b=False),
@@ -818,6 +819,58 @@ def _dynamic_batch_model(seed: int = 0) -> onnx.ModelProto:
     return g.build()
 
 
+def _gemm_trans_a_model(seed: int = 0) -> onnx.ModelProto:
+    g = GraphBuilder("gemm_transa", seed)
+    g.input("x", [8, 2])
+    w = g.initializer("gemm.weight", g.he_normal([16, 8], 8))
+    g.output(g.node("Gemm", ["x", w], "gemm_transa", ["out"], transA=1, transB=1))
+    return g.build()
+
+
+def _runtime_exponent_model() -> onnx.ModelProto:
+    g = GraphBuilder("pow_runtime")
+    g.input("x", CONV_INPUT)
+    g.input("y", [1])
+    g.output(g.node("Pow", ["x", "y"], "pow_runtime", ["out"]))
+    return g.build()
+
+
+def _conv1d_model(seed: int = 0) -> onnx.ModelProto:
+    g = GraphBuilder("conv1d", seed)
+    g.input("x", [1, 4, 16])
+    w = g.initializer("conv1d.weight", g.he_normal([8, 4, 3], 12))
+    g.output(g.node("Conv", ["x", w], "conv1d", ["out"]))
+    return g.build()
+
+
+def _int_input_model() -> onnx.ModelProto:
+    g = GraphBuilder("int_input")
+    g.input("ids", [1, 8], TensorProto.INT64)
+    g.output(g.node("Cast", ["ids"], "cast", ["out"], to=TensorProto.FLOAT))
+    return g.build()
+
+
+def _custom_domain_model() -> onnx.ModelProto:
+    """Not checkable by onnx (unknown domain), so built by hand."""
+    node = helper.make_node("FusedConv", ["x"], ["out"], name="fused", domain="com.microsoft")
+    graph = helper.make_graph(
+        [node], "custom_domain",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, CONV_INPUT)],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)],
+    )
+    return helper.make_model(
+        graph, producer_name=PRODUCER, ir_version=IR_VERSION,
+        opset_imports=[helper.make_opsetid("", DEFAULT_OPSET), helper.make_opsetid("com.microsoft", 1)],
+    )
+
+
+def _old_opset_model() -> onnx.ModelProto:
+    g = GraphBuilder("old_opset")
+    g.input("x", CONV_INPUT)
+    g.output(g.node("Relu", ["x"], "relu", ["out"]))
+    return g.build(opset=6)
+
+
 def bad_models() -> dict[str, bytes]:
     """Raw bytes of inputs the frontend must reject with a clear diagnostic.
 
@@ -830,10 +883,20 @@ def bad_models() -> dict[str, bytes]:
         "not_onnx": b"hello this is not onnx",
         # LSTM node "my_lstm"
         "unsupported_op": _lstm_model().SerializeToString(),
-        # Conv "conv_same" with auto_pad=SAME_UPPER
-        "unsupported_attr": _conv_same_model().SerializeToString(),
         # Pad "pad_reflect" with mode=reflect
-        "unsupported_attr_pad": _pad_reflect_model().SerializeToString(),
+        "unsupported_attr": _pad_reflect_model().SerializeToString(),
+        # Gemm "gemm_transa" with transA=1
+        "unsupported_attr_gemm": _gemm_trans_a_model().SerializeToString(),
+        # Pow "pow_runtime" whose exponent is a graph input
+        "runtime_exponent": _runtime_exponent_model().SerializeToString(),
+        # 1-D Conv "conv1d"
+        "conv1d": _conv1d_model().SerializeToString(),
+        # int64 graph input "ids"
+        "int_input": _int_input_model().SerializeToString(),
+        # a node "fused" of domain com.microsoft
+        "custom_domain": _custom_domain_model().SerializeToString(),
+        # opset 6
+        "old_opset": _old_opset_model().SerializeToString(),
         # input "x" of shape ["N", 4, 8, 8]
         "dynamic_shape": _dynamic_batch_model().SerializeToString(),
     }

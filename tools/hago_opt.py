@@ -4,23 +4,47 @@
     hago-opt model.onnx -p hago-canonicalize -o out.mlir
     hago-opt x.mlir -p 'pass{opt=v},...' --split-input-file --verify-diagnostics
 
-Only the registration hooks of xDSLOptMain are overridden; `main` turns user
-errors (bad files, bad IR, unsupported models) into one message and exit code 1.
+Besides the registration hooks of xDSLOptMain, only `prepare_output` is
+overridden: the result is buffered and written to `-o FILE` atomically once the
+whole run succeeded, so a failed run never leaves a half-written or empty file.
+`main` turns user errors (bad files, bad IR, unsupported models) into one message
+and exit code 1.
 """
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Sequence
 
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from hago_ir import registry
+from hago_ir.model_io import write_atomically
 from hago_ir.tools.diagnostics import run_cli
+
+
+class _BufferedOutput(io.StringIO):
+    """An output stream that survives xDSL's close(), to be written out later."""
+
+    def close(self) -> None:
+        pass
 
 
 class HagoOptMain(xDSLOptMain):
     version_format = "hago-opt (hago 0.1.0) built on xdsl {xdsl_version}"
+    buffered_output: _BufferedOutput | None = None
+
+    def prepare_output(self):
+        if self.args.output_file is None:
+            return sys.stdout
+        self.buffered_output = _BufferedOutput()
+        return self.buffered_output
+
+    def commit_output(self) -> None:
+        if self.buffered_output is not None:
+            text = self.buffered_output.getvalue()
+            write_atomically(self.args.output_file, lambda handle: handle.write(text))
 
     def register_all_dialects(self):
         super().register_all_dialects()
@@ -45,7 +69,9 @@ class HagoOptMain(xDSLOptMain):
 
 def main(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
-        HagoOptMain("hago-opt: hago's modular optimizer driver", args=argv).run()
+        driver = HagoOptMain("hago-opt: hago's modular optimizer driver", args=argv)
+        driver.run()
+        driver.commit_output()
         return 0
 
     return run_cli("hago-opt", body)

@@ -1,0 +1,3 @@
+func.func @f(%x: tensor<2xf32>) {
+  %y = qsim.relu %x : 
+}
