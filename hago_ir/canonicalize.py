@@ -55,7 +55,7 @@ def constant_name(value: SSAValue) -> str | None:
 def _new_constant(rewriter: PatternRewriter, array: np.ndarray, name: str | None) -> SSAValue:
     op = qsim.ConstantOp.from_array(np.ascontiguousarray(array.astype(np.float32)), name)
     op.output.name_hint = qsim.ssa_name_hint(name)
-    rewriter.insert_op(op)
+    rewriter.insert(op)
     return op.output
 
 
@@ -100,8 +100,8 @@ class FoldBatchNormIntoConv(RewritePattern):
             ints(conv.dilations), conv.groups.value.data,
         )
         folded.output.name_hint = conv.output.name_hint
-        rewriter.replace_op(op, folded)
-        rewriter.erase_op(conv)
+        rewriter.replace(op, folded)
+        rewriter.erase(conv)
 
 
 class BatchNormToAffine(RewritePattern):
@@ -120,10 +120,10 @@ class BatchNormToAffine(RewritePattern):
         scale = _new_constant(rewriter, multiplier.reshape(channel_shape), f"{base}.multiplier")
         shift_value = _new_constant(rewriter, shift.reshape(channel_shape), f"{base}.shift")
         product = qsim.MulOp(op.input, scale)
-        rewriter.insert_op(product)
+        rewriter.insert(product)
         total = qsim.AddOp(product.output, shift_value)
         total.output.name_hint = op.output.name_hint
-        rewriter.replace_op(op, total)
+        rewriter.replace(op, total)
 
 
 class FoldDenseBias(RewritePattern):
@@ -145,8 +145,8 @@ class FoldDenseBias(RewritePattern):
             new_bias = _new_constant(rewriter, bias.reshape(features), constant_name(other))
             fused = qsim.DenseOp(dense.input, dense.weight, new_bias)
             fused.output.name_hint = op.output.name_hint or dense.output.name_hint
-            rewriter.replace_op(op, fused)
-            rewriter.erase_op(dense)
+            rewriter.replace(op, fused)
+            rewriter.erase(dense)
             return
 
 
@@ -196,7 +196,7 @@ class FuseErfGelu(RewritePattern):
             return
         gelu = qsim.GeluOp(x)
         gelu.output.name_hint = second.output.name_hint
-        rewriter.replace_op(second, gelu)
+        rewriter.replace(second, gelu)
 
 
 class FuseErfGeluHalfFirst(RewritePattern):
@@ -229,7 +229,7 @@ class FuseErfGeluHalfFirst(RewritePattern):
                 continue
             gelu = qsim.GeluOp(x)
             gelu.output.name_hint = op.output.name_hint
-            rewriter.replace_op(op, gelu)
+            rewriter.replace(op, gelu)
             return
 
 
@@ -252,7 +252,7 @@ class FoldConstantOps(RewritePattern):
         (result,) = self.interpreter.run_op(op, tuple(a.astype(np.float64) for a in arrays))  # type: ignore[union-attr]
         folded = qsim.ConstantOp.from_array(np.asarray(result, dtype=np.float32), None)
         folded.output.name_hint = op.results[0].name_hint
-        rewriter.replace_op(op, folded)
+        rewriter.replace(op, folded)
 
 
 class RemoveIdentities(RewritePattern):
@@ -261,7 +261,7 @@ class RemoveIdentities(RewritePattern):
         if source is not None and source.type == op.results[0].type:
             if source.name_hint is None:
                 source.name_hint = op.results[0].name_hint
-            rewriter.replace_op(op, [], [source])
+            rewriter.replace(op, [], [source])
 
     @staticmethod
     def _identity_source(op: Operation) -> SSAValue | None:

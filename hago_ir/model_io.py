@@ -112,6 +112,9 @@ def write_atomically(path, write, binary: bool = False) -> None:
     if not directory.is_dir():
         raise HagoError(f"{path}: directory {directory} does not exist")
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; outputs are ordinary files
     try:
         with os.fdopen(fd, "wb" if binary else "w") as handle:
             write(handle)
