@@ -514,26 +514,29 @@ class OnnxImporter:
         axis = axis + len(shape) if axis < 0 else axis
         return self._reshape_to(node, [math.prod(shape[:axis]), math.prod(shape[axis:])])
 
-    def _axes(self, node: _Node, rank: int) -> list[int] | None:
+    def _axes_operand(self, node: _Node) -> np.ndarray | None:
+        """Squeeze/Unsqueeze axes: an attribute before opset 13, an input since."""
         axes = node.attr("axes") if self.opset < 13 else node.constant(1, "axes")
-        if axes is None:
-            return None
-        return sorted(int(a) % rank for a in np.asarray(axes).reshape(-1))
+        return None if axes is None else np.asarray(axes, dtype=np.int64).reshape(-1)
 
     def _squeeze(self, node: _Node) -> SSAValue:
         shape = _shape_of(node.inputs[0])
-        axes = self._axes(node, len(shape))
-        if axes is None:
+        raw = self._axes_operand(node)
+        if raw is None:
             axes = [i for i, d in enumerate(shape) if d == 1]
+        else:
+            axes = sorted(int(a) % len(shape) for a in raw)
         if any(shape[a] != 1 for a in axes):
             raise _unsupported(f"cannot squeeze axes {axes} of shape {list(shape)}")
         return self._reshape_to(node, [d for i, d in enumerate(shape) if i not in axes])
 
     def _unsqueeze(self, node: _Node) -> SSAValue:
         shape = list(_shape_of(node.inputs[0]))
-        axes = self._axes(node, len(shape) + len(np.asarray(
-            node.attr("axes") if self.opset < 13 else node.constant(1, "axes")).reshape(-1)))
-        for axis in axes or []:
+        raw = self._axes_operand(node)
+        if raw is None:
+            raise _unsupported("has no axes")
+        rank = len(shape) + len(raw)
+        for axis in sorted(int(a) % rank for a in raw):
             shape.insert(axis, 1)
         return self._reshape_to(node, shape)
 
