@@ -19,7 +19,7 @@ from xdsl.dialects.builtin import Float64Type, ModuleOp, TensorType
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.interpreters.func import FuncFunctions
 
-from hago_ir import kernels
+from hago_ir import kernels, numerics
 from hago_ir.dialects import qsim
 from hago_ir.dialects.qsim import ints
 from hago_ir.model_io import bind_inputs, find_function, output_names
@@ -37,9 +37,11 @@ def _bool(attr) -> bool:
 class QsimFunctions(InterpreterFunctions):
     """numpy implementations of the qsim ops (float64)."""
 
-    def __init__(self) -> None:
+    def __init__(self, simulate_quantization: bool = True) -> None:
         # Weights are converted once per op, not once per run.
         self._constants: dict[qsim.ConstantOp, np.ndarray] = {}
+        # Calibration runs the float model: simulated quantize ops pass values through.
+        self.simulate_quantization = simulate_quantization
 
     @impl(qsim.ConstantOp)
     def run_constant(self, interpreter: Interpreter, op: qsim.ConstantOp, args: tuple[Any, ...]):
@@ -174,22 +176,78 @@ class QsimFunctions(InterpreterFunctions):
     def run_simulated_quantize(
         self, interpreter: Interpreter, op: qsim.SimulatedQuantizeOp, args: tuple[Any, ...]
     ):
-        threshold = (
-            None if op.threshold is None
-            else np.array([t.value.data for t in op.threshold.data], dtype=np.float64)
-        )
-        axis = None if op.axis is None else op.axis.value.data
-        return (
-            kernels.simulated_quantize(
-                args[0], threshold, op.effective_bits.value.data, _bool(op.signed), axis
-            ),
-        )
+        if not self.simulate_quantization:
+            return (args[0],)
+        return (simulate_quantize_op(op, args[0]),)
 
 
-def make_interpreter(module: ModuleOp, listeners: Sequence[Interpreter.Listener] = ()) -> Interpreter:
+def _grid(op: qsim.SimulatedQuantizeOp) -> np.ndarray | None:
+    """The scale of a calibrated simulated quantize (per channel along its axis), or None."""
+    if op.threshold is None:
+        return None
+    threshold = np.array([t.value.data for t in op.threshold.data], dtype=np.float64)
+    return numerics.scale_of(threshold, op.effective_bits.value.data, _bool(op.signed))
+
+
+def _accumulator_scale(consumer: qsim.Conv2dOp | qsim.DenseOp) -> np.ndarray | None:
+    """scale(input) * scale(weight)[channel]: the value of one unit of the accumulator."""
+    input_q, weight_q = consumer.input.owner, consumer.weight.owner
+    if not isinstance(input_q, qsim.SimulatedQuantizeOp) or not isinstance(weight_q, qsim.SimulatedQuantizeOp):
+        return None
+    input_scale, weight_scale = _grid(input_q), _grid(weight_q)
+    if input_scale is None or weight_scale is None:
+        return None
+    return input_scale * weight_scale
+
+
+def _channel_shape(values: np.ndarray, rank: int, channel_axis: int) -> np.ndarray:
+    return numerics.broadcast_along(values, channel_axis if values.size > 1 else None, rank)
+
+
+def simulate_quantize_op(op: qsim.SimulatedQuantizeOp, x: np.ndarray) -> np.ndarray:
+    """The semantics of one qsim.simulated_quantize, reading its neighbours where it must.
+
+    - bias: quantized to the accumulator's grid (scale of input x scale of weight,
+      per output channel) of the conv2d / dense that consumes it;
+    - on a conv2d / dense output with `accumulator`: the integer sums are first
+      kept as that accumulator keeps them (wrap or saturate), then requantized;
+    - otherwise: quantize-dequantize with its own threshold (identity before
+      calibration).
+    """
+    kind = op.kind.data
+    if kind == "bias":
+        user = op.output.get_user_of_unique_use()
+        if not isinstance(user, (qsim.Conv2dOp, qsim.DenseOp)):
+            return x
+        scale = _accumulator_scale(user)
+        if scale is None:
+            return x
+        return numerics.fake_quantize(x, scale, op.dtype.width.data, True)
+    if op.accumulator is not None and isinstance(op.input.owner, (qsim.Conv2dOp, qsim.DenseOp)):
+        producer = op.input.owner
+        scale = _accumulator_scale(producer)
+        if scale is not None:
+            channel_axis = 1 if isinstance(producer, qsim.Conv2dOp) else x.ndim - 1
+            overflow = op.overflow.data if op.overflow is not None else "wrap"
+            x = numerics.simulate_accumulator(
+                x, _channel_shape(scale, x.ndim, channel_axis), op.accumulator.width.data, overflow
+            )
+    scale = _grid(op)
+    if scale is None:
+        return x
+    axis = None if op.axis is None else op.axis.value.data
+    scale = numerics.broadcast_along(scale, axis, x.ndim)
+    return numerics.fake_quantize(x, scale, op.effective_bits.value.data, _bool(op.signed))
+
+
+def make_interpreter(
+    module: ModuleOp, listeners: Sequence[Interpreter.Listener] = (),
+    simulate_quantization: bool = True,
+) -> Interpreter:
+    """An interpreter for `module`; without simulate_quantization it runs the float model."""
     interpreter = Interpreter(module, listeners=tuple(listeners))
     interpreter.register_implementations(FuncFunctions())
-    interpreter.register_implementations(QsimFunctions())
+    interpreter.register_implementations(QsimFunctions(simulate_quantization))
     return interpreter
 
 

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from hago_ir.numerics import broadcast_along, fake_quantize, scale_of
+
 
 def conv2d(
     x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
@@ -221,23 +223,11 @@ def simulated_quantize(
     x: np.ndarray, threshold: np.ndarray | None, effective_bits: int, signed: bool,
     axis: int | None,
 ) -> np.ndarray:
-    """Quantize to integers and back: the semantics of qsim.simulated_quantize.
+    """qsim.simulated_quantize without an accumulator: see hago_ir.numerics.
 
-    scale = threshold / 2^(bits - sign); q = clip(round(x / scale), qmin, qmax);
-    result q * scale. Rounding is half to even (numpy's rint, ONNX
-    QuantizeLinear); the integer range is the full two's complement range
-    [-2^(bits-1), 2^(bits-1) - 1] when signed, [0, 2^bits - 1] when not.
     Without a threshold (not calibrated yet) the op is the identity.
-    Accumulator overflow is simulated by the calibration work (issue 3).
     """
     if threshold is None:
         return x
-    magnitude_bits = effective_bits - 1 if signed else effective_bits
-    scale = np.asarray(threshold, dtype=np.float64) / float(2**magnitude_bits)
-    if axis is not None:
-        shape = [1] * x.ndim
-        shape[axis] = -1
-        scale = scale.reshape(shape)
-    qmin = -(2 ** (effective_bits - 1)) if signed else 0
-    qmax = 2 ** (effective_bits - 1) - 1 if signed else 2**effective_bits - 1
-    return np.clip(np.rint(x / scale), qmin, qmax) * scale
+    scale = broadcast_along(scale_of(threshold, effective_bits, signed), axis, x.ndim)
+    return fake_quantize(x, scale, effective_bits, signed)

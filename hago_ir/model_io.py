@@ -122,3 +122,52 @@ def write_atomically(path, write, binary: bool = False) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def calibration_batches(function: func.FuncOp, data: dict[str, np.ndarray], source: str) -> list[dict[str, np.ndarray]]:
+    """Split a calibration set (one array per model input, samples first) into model-sized batches.
+
+    Every array is checked before anything runs: present, numeric, finite,
+    non-empty and shaped [N, *the model input's shape without its batch dim]
+    (a batch-B model reads N / B batches; a remainder is dropped).
+    """
+    names = input_names(function)
+    data = {k: v for k, v in data.items() if k != "label"}
+    if len(names) == 1 and names[0] not in data and "input" in data:
+        data[names[0]] = data.pop("input")
+    missing = [n for n in names if n not in data]
+    if missing:
+        raise HagoError(
+            f"{source}: no array for model input(s) {', '.join(repr(n) for n in missing)}; "
+            f"given: {', '.join(repr(k) for k in data) or 'nothing'}"
+        )
+    counts = set()
+    for name, arg in zip(names, function.args):
+        array = data[name]
+        expected = tuple(arg.type.get_shape())  # type: ignore[union-attr]
+        if array.dtype.kind not in "fiu":
+            raise HagoError(f"{source}: input '{name}' has dtype {array.dtype}; expected floats")
+        if array.ndim != len(expected) or tuple(array.shape[1:]) != expected[1:]:
+            raise HagoError(
+                f"{source}: input '{name}' has shape {list(array.shape)}; expected "
+                f"[N, {', '.join(str(d) for d in expected[1:])}] (N samples of the model's input {list(expected)})"
+            )
+        if array.shape[0] < expected[0]:
+            raise HagoError(
+                f"{source}: input '{name}' has {array.shape[0]} samples; the model's batch needs at least {expected[0]}"
+            )
+        if not np.all(np.isfinite(array)):
+            bad = int(np.argmax(~np.isfinite(array.reshape(array.shape[0], -1)).any(axis=1)))
+            raise HagoError(f"{source}: input '{name}' contains NaN or infinite values (first in sample {bad})")
+        counts.add(array.shape[0] // expected[0])
+    if len(counts) != 1:
+        raise HagoError(f"{source}: the model inputs have different numbers of samples")
+    batches = counts.pop()
+    result = []
+    for index in range(batches):
+        batch = {}
+        for name, arg in zip(names, function.args):
+            size = arg.type.get_shape()[0]  # type: ignore[union-attr]
+            batch[name] = data[name][index * size : (index + 1) * size].astype(np.float64)
+        result.append(batch)
+    return result

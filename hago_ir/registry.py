@@ -25,10 +25,38 @@ def _canonicalize() -> type[ModulePass]:
     return HagoCanonicalize
 
 
+def _hwspec() -> Dialect:
+    from hago_ir.dialects.hwspec import HwSpec
+
+    return HwSpec
+
+
+def _topology() -> type[ModulePass]:
+    from hago_ir.passes.topology import HagoTopology
+
+    return HagoTopology
+
+
+def _insert_simq() -> type[ModulePass]:
+    from hago_ir.passes.insert_simq import HagoInsertSimq
+
+    return HagoInsertSimq
+
+
+def _calibrate() -> type[ModulePass]:
+    from hago_ir.passes.calibrate import HagoCalibrate
+
+    return HagoCalibrate
+
+
 DIALECTS: dict[str, Callable[[], Dialect]] = {
     "qsim": _qsim,
+    "hwspec": _hwspec,
 }
 
 PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "hago-canonicalize": _canonicalize,
+    "hago-topology": _topology,
+    "hago-insert-simq": _insert_simq,
+    "hago-calibrate": _calibrate,
 }

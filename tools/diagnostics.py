@@ -7,12 +7,21 @@ the failing op marked. Anything else unexpected is a bug and keeps its traceback
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 
 from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseError
 
 from hago_ir.errors import HagoError
+
+
+_HEX_WEIGHTS = re.compile(r'dense<"0x[0-9A-Fa-f]{32,}">')
+
+
+def elide_weights(ir_text: str) -> str:
+    """The IR around a diagnostic, without the megabytes of hex-encoded weights."""
+    return _HEX_WEIGHTS.sub('dense<"0x...">', ir_text)
 
 
 def run_cli(tool: str, body: Callable[[], int]) -> int:
@@ -26,7 +35,7 @@ def run_cli(tool: str, body: Callable[[], int]) -> int:
         print(f"{tool}: error in the pass pipeline:\n{error}", file=sys.stderr)
     except DiagnosticException as error:
         # xDSL puts the IR with the failing op marked in the exception's notes.
-        notes = "".join(f"\n{note}" for note in getattr(error, "__notes__", []))
+        notes = "".join(f"\n{elide_weights(note)}" for note in getattr(error, "__notes__", []))
         print(f"{tool}: error: {error}{notes}", file=sys.stderr)
     except FileNotFoundError as error:
         print(f"{tool}: error: {error.filename}: no such file", file=sys.stderr)

@@ -1,0 +1,3 @@
+hwspec.spec "npu" attributes {integer_only} {
+  hwspec.float "softmax"
+}

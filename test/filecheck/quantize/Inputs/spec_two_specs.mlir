@@ -1,0 +1,4 @@
+hwspec.spec "a" {
+}
+hwspec.spec "b" {
+}
