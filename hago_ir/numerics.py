@@ -54,10 +54,14 @@ def fake_quantize(x: np.ndarray, scale: np.ndarray, bits: int, signed: bool) -> 
 
 
 def wrap(integers: np.ndarray, bits: int) -> np.ndarray:
-    """Two's complement wrap-around of integer values to a signed `bits`-bit register."""
-    modulus = 2.0**bits
-    half = 2.0 ** (bits - 1)
-    return np.mod(integers + half, modulus) - half
+    """Two's complement wrap-around of integer values to a signed `bits`-bit register.
+
+    Values already in range are returned untouched, so that wide accumulators
+    (where `x + 2^(bits-1)` would not be exact in float64) cost no precision.
+    """
+    low, high = integer_range(bits, True)
+    wrapped = np.mod(integers - low, 2.0**bits) + low
+    return np.where((integers >= low) & (integers <= high), integers, wrapped)
 
 
 def saturate(integers: np.ndarray, bits: int) -> np.ndarray:
