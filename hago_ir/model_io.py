@@ -58,18 +58,24 @@ def output_names(function: func.FuncOp) -> list[str]:
     return _names(function.res_attrs, len(function.function_type.outputs), "result")
 
 
-def bind_inputs(function: func.FuncOp, arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
-    """Arrays for the function's arguments, in order, checked against their types."""
-    names = input_names(function)
+def _by_input_name(names: list[str], arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """The arrays keyed by model input name (`input` stands for a single input), all present."""
     arrays = dict(arrays)
     if len(names) == 1 and names[0] not in arrays and "input" in arrays:
         arrays[names[0]] = arrays.pop("input")
     missing = [n for n in names if n not in arrays]
     if missing:
         raise HagoError(
-            f"no array for model input(s) {', '.join(repr(n) for n in missing)}; "
+            f"{prefix}no array for model input(s) {', '.join(repr(n) for n in missing)}; "
             f"given: {', '.join(repr(k) for k in arrays) or 'nothing'}"
         )
+    return arrays
+
+
+def bind_inputs(function: func.FuncOp, arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """Arrays for the function's arguments, in order, checked against their types."""
+    names = input_names(function)
+    arrays = _by_input_name(names, arrays, "")
     bound = []
     for name, arg in zip(names, function.args):
         array = np.asarray(arrays[name])
@@ -132,15 +138,7 @@ def calibration_batches(function: func.FuncOp, data: dict[str, np.ndarray], sour
     (a batch-B model reads N / B batches; a remainder is dropped).
     """
     names = input_names(function)
-    data = {k: v for k, v in data.items() if k != "label"}
-    if len(names) == 1 and names[0] not in data and "input" in data:
-        data[names[0]] = data.pop("input")
-    missing = [n for n in names if n not in data]
-    if missing:
-        raise HagoError(
-            f"{source}: no array for model input(s) {', '.join(repr(n) for n in missing)}; "
-            f"given: {', '.join(repr(k) for k in data) or 'nothing'}"
-        )
+    data = _by_input_name(names, {k: v for k, v in data.items() if k != "label"}, f"{source}: ")
     counts = set()
     for name, arg in zip(names, function.args):
         array = data[name]
