@@ -158,7 +158,7 @@ class QsimFunctions(InterpreterFunctions):
 
     @impl(qsim.ReshapeOp)
     def run_reshape(self, interpreter: Interpreter, op: qsim.ReshapeOp, args: tuple[Any, ...]):
-        return (args[0].reshape(qsim.shape_of(op.output)),)
+        return (args[0].reshape(batched_shape(qsim.shape_of(op.output), op.input, args[0])),)
 
     @impl(qsim.TransposeOp)
     def run_transpose(self, interpreter: Interpreter, op: qsim.TransposeOp, args: tuple[Any, ...]):
@@ -179,6 +179,19 @@ class QsimFunctions(InterpreterFunctions):
         if not self.simulate_quantization:
             return (args[0],)
         return (simulate_quantize_op(op, args[0]),)
+
+
+def batched_shape(declared: tuple[int, ...], operand, value: np.ndarray) -> tuple[int, ...]:
+    """The declared result shape, with the batch the value really has.
+
+    Modules have static shapes (batch 1 for imported models); the search runs
+    many samples through one pass by stacking them along the batch dimension,
+    which every kernel but reshape handles as it is.
+    """
+    declared_input = qsim.shape_of(operand)
+    if declared and declared_input and declared[0] == declared_input[0] and value.shape[0] != declared_input[0]:
+        return (value.shape[0], *declared[1:])
+    return declared
 
 
 def _grid(op: qsim.SimulatedQuantizeOp) -> np.ndarray | None:

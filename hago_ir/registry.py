@@ -49,6 +49,12 @@ def _calibrate() -> type[ModulePass]:
     return HagoCalibrate
 
 
+def _search() -> type[ModulePass]:
+    from hago_ir.passes.search import HagoSearch
+
+    return HagoSearch
+
+
 DIALECTS: dict[str, Callable[[], Dialect]] = {
     "qsim": _qsim,
     "hwspec": _hwspec,
@@ -59,4 +65,5 @@ PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "hago-topology": _topology,
     "hago-insert-simq": _insert_simq,
     "hago-calibrate": _calibrate,
+    "hago-search": _search,
 }
