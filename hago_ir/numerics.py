@@ -60,6 +60,8 @@ def wrap(integers: np.ndarray, bits: int) -> np.ndarray:
     (where `x + 2^(bits-1)` would not be exact in float64) cost no precision.
     """
     low, high = integer_range(bits, True)
+    if integers.size == 0 or (integers.min() >= low and integers.max() <= high):
+        return integers  # the common case, checked cheaply
     wrapped = np.mod(integers - low, 2.0**bits) + low
     return np.where((integers >= low) & (integers <= high), integers, wrapped)
 

@@ -72,6 +72,7 @@ class SearchResult:
     evaluations: int
     seconds: float
     edges: list[Edge] = field(repr=False)
+    history: list[tuple[float, int]] = field(default_factory=list, repr=False)
 
 
 def search_edges(module: ModuleOp) -> list[Edge]:
@@ -127,6 +128,8 @@ class Evaluator:
         # count towards the budget exactly as they did, but cost nothing.
         self.requested: set[tuple[int, ...]] = set()
         self.evaluations = 0
+        # (score, total bits) of each strategy in the order first asked for.
+        self.history: list[tuple[float, int]] = []
         self.log_path = log_path
         if log_path:
             self._resume(log_path)
@@ -193,7 +196,14 @@ class Evaluator:
 
     def __call__(self, bits: list[int]) -> float:
         key = tuple(bits)
-        self.requested.add(key)
+        score = self._score(key)
+        if key not in self.requested:
+            self.requested.add(key)
+            self.history.append((score, sum(bits)))
+        return score
+
+    def _score(self, key: tuple[int, ...]) -> float:
+        bits = list(key)
         if key in self.memo:
             return self.memo[key]
         started = time.perf_counter()
@@ -338,7 +348,7 @@ def search(
     for edge, b in zip(edges, bits):
         edge.op.effective_bits = qsim.int_attr(b)
     return SearchResult(method, objective, bits, score, float_score, evaluate.trials, evaluate.evaluations,
-                        time.perf_counter() - started, edges)
+                        time.perf_counter() - started, edges, evaluate.history)
 
 
 def strategy_json(result: SearchResult) -> dict:

@@ -102,3 +102,28 @@ def test_search_errors() -> None:
     insert_simulated_quantize(uncalibrated)
     with pytest.raises(HagoError, match="run hago-calibrate first"):
         search(uncalibrated, DATA, budget=2)
+
+
+def test_hago_search_from_the_command_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    data = tmp_path / "search.npz"
+    np.savez(data, **DATA)
+    strategy, log, plot, out = (tmp_path / n for n in ("strategy.json", "log.jsonl", "bits.svg", "searched.mlir"))
+    pipeline = (
+        "hago-canonicalize,hago-topology{spec=arm-a72-i16},hago-insert-simq,"
+        f'hago-calibrate{{data="{data}"}},'
+        f'hago-search{{data="{data}" method=greedy budget=12 max-drop=0.5 log="{log}" strategy="{strategy}" plot="{plot}"}}'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "hago_ir.tools.hago_opt", str(FASHION / "model.onnx"), "-p", pipeline, "-o", str(out)],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "greedy / accuracy: score" in done.stderr and "onnx::Conv_89" in done.stderr
+    document = json.loads(strategy.read_text())
+    assert document["trials"] == 12 and len(document["edges"]) == 33
+    written = [e["bits"] for e in document["edges"]]
+    assert out.read_text().count("effective_bits") >= len(written)
+    assert plot.read_text().startswith("<svg") and len(log.read_text().splitlines()) == 13
