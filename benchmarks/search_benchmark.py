@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from datasets import load_fashion_mnist, normalize_fashion_mnist  # noqa: E402
+from hago_ir.dialects.qsim import int_attr  # noqa: E402
 
 from hago_ir.calibrate import calibrate  # noqa: E402
 from hago_ir.canonicalize import canonicalize  # noqa: E402
@@ -47,7 +48,6 @@ from hago_ir.onnx_frontend import import_onnx  # noqa: E402
 from hago_ir.search import format_table, search, search_edges  # noqa: E402
 from hago_ir.simulator import Simulator  # noqa: E402
 from hago_ir.topology import assign_topology  # noqa: E402
-from hago_ir.dialects.qsim import int_attr  # noqa: E402
 
 MODEL = ROOT / "examples" / "fashion_cnn" / "model.onnx"
 CALIB = ROOT / "examples" / "fashion_cnn" / "calib.npz"

@@ -18,7 +18,13 @@ Operator names are the qsim op names without the dialect prefix.
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import ArrayAttr, IntegerType, Signedness, StringAttr, UnitAttr
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    IntegerType,
+    Signedness,
+    StringAttr,
+    UnitAttr,
+)
 from xdsl.ir import Dialect
 from xdsl.irdl import (
     IRDLOperation,

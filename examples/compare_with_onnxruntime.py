@@ -16,12 +16,12 @@ import sys
 
 import numpy as np
 import onnxruntime as ort
+from hago_ir.tools.diagnostics import run_cli
+from hago_ir.tools.hago_run import load_module
 
 from hago_ir.errors import HagoError
 from hago_ir.interpreter import make_interpreter, run_module
 from hago_ir.model_io import load_npz
-from hago_ir.tools.diagnostics import run_cli
-from hago_ir.tools.hago_run import load_module
 
 
 def compare(module_path: str, onnx_path: str, data_path: str, samples: int, shown: int) -> int:

@@ -20,7 +20,14 @@ One simulated quantize is shared by all consumers that need the same thing.
 from __future__ import annotations
 
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ArrayAttr, BoolAttr, IntegerType, ModuleOp, Signedness, StringAttr
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    BoolAttr,
+    IntegerType,
+    ModuleOp,
+    Signedness,
+    StringAttr,
+)
 from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 

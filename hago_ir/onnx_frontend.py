@@ -407,16 +407,6 @@ class OnnxImporter:
                                           self._as_tensor(weight, node.proto.input[1] + ".T")))
         return self._add(qsim.MatmulOp(self._input_tensor(node, 0), self._input_tensor(node, 1)))
 
-    def _binary(self, op_class: type[qsim._BinaryElementwise]) -> Callable[[OnnxImporter, _Node], SSAValue]:
-        def convert(self: OnnxImporter, node: _Node) -> SSAValue:
-            return self._add(op_class(self._input_tensor(node, 0), self._input_tensor(node, 1)))
-        return convert
-
-    def _unary(self, op_class: type[qsim._UnaryElementwise]) -> Callable[[OnnxImporter, _Node], SSAValue]:
-        def convert(self: OnnxImporter, node: _Node) -> SSAValue:
-            return self._add(op_class(self._input_tensor(node, 0)))
-        return convert
-
     def _clip(self, node: _Node) -> SSAValue:
         if self.opset < 11:
             low, high = node.attr("min", -math.inf), node.attr("max", math.inf)
@@ -640,19 +630,37 @@ class OnnxImporter:
     _CONVERTERS: ClassVar[dict[str, Callable[[OnnxImporter, _Node], SSAValue]]] = {}
 
 
+def _binary(op_class: type[qsim._BinaryElementwise]) -> Callable[[OnnxImporter, _Node], SSAValue]:
+    """A converter for an elementwise ONNX op with two (broadcast) inputs."""
+
+    def convert(importer: OnnxImporter, node: _Node) -> SSAValue:
+        return importer._add(op_class(importer._input_tensor(node, 0), importer._input_tensor(node, 1)))
+
+    return convert
+
+
+def _unary(op_class: type[qsim._UnaryElementwise]) -> Callable[[OnnxImporter, _Node], SSAValue]:
+    """A converter for an elementwise ONNX op with one input and no attributes."""
+
+    def convert(importer: OnnxImporter, node: _Node) -> SSAValue:
+        return importer._add(op_class(importer._input_tensor(node, 0)))
+
+    return convert
+
+
 OnnxImporter._CONVERTERS.update({
     "Conv": OnnxImporter._conv,
     "Gemm": OnnxImporter._gemm,
     "MatMul": OnnxImporter._matmul,
-    "Add": OnnxImporter._binary(None, qsim.AddOp),  # type: ignore[arg-type]
-    "Sub": OnnxImporter._binary(None, qsim.SubOp),  # type: ignore[arg-type]
-    "Mul": OnnxImporter._binary(None, qsim.MulOp),  # type: ignore[arg-type]
-    "Div": OnnxImporter._binary(None, qsim.DivOp),  # type: ignore[arg-type]
-    "Relu": OnnxImporter._unary(None, qsim.ReluOp),  # type: ignore[arg-type]
-    "Sigmoid": OnnxImporter._unary(None, qsim.SigmoidOp),  # type: ignore[arg-type]
-    "Tanh": OnnxImporter._unary(None, qsim.TanhOp),  # type: ignore[arg-type]
-    "Sqrt": OnnxImporter._unary(None, qsim.SqrtOp),  # type: ignore[arg-type]
-    "Erf": OnnxImporter._unary(None, qsim.ErfOp),  # type: ignore[arg-type]
+    "Add": _binary(qsim.AddOp),
+    "Sub": _binary(qsim.SubOp),
+    "Mul": _binary(qsim.MulOp),
+    "Div": _binary(qsim.DivOp),
+    "Relu": _unary(qsim.ReluOp),
+    "Sigmoid": _unary(qsim.SigmoidOp),
+    "Tanh": _unary(qsim.TanhOp),
+    "Sqrt": _unary(qsim.SqrtOp),
+    "Erf": _unary(qsim.ErfOp),
     "Gelu": OnnxImporter._gelu,
     "Clip": OnnxImporter._clip,
     "Pow": OnnxImporter._pow,

@@ -15,7 +15,6 @@ from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseE
 
 from hago_ir.errors import HagoError
 
-
 _HEX_WEIGHTS = re.compile(r'dense<"0x[0-9A-Fa-f]{32,}">')
 
 

@@ -17,11 +17,11 @@ import io
 import sys
 from collections.abc import Sequence
 
+from hago_ir.tools.diagnostics import run_cli
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from hago_ir import registry
 from hago_ir.model_io import write_atomically
-from hago_ir.tools.diagnostics import run_cli
 
 
 class _BufferedOutput(io.StringIO):

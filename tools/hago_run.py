@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from hago_ir.tools.diagnostics import run_cli
 
 from hago_ir.errors import HagoError
-from hago_ir.tools.diagnostics import run_cli
 
 
 def load_module(path: str):

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hago_ir.dialects import qsim
 
 from hago_ir.calibrate import calibrate
 from hago_ir.calibration_stats import METHODS
 from hago_ir.canonicalize import canonicalize
-from hago_ir.dialects import qsim
 from hago_ir.errors import HagoError
 from hago_ir.hardware_spec import load_spec
 from hago_ir.insert_simq import insert_simulated_quantize

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 import onnx_models
-
-from hago_ir.canonicalize import canonicalize
 from hago_ir.dialects import qsim
 from hago_ir.dialects.qsim import float_attr
+from xdsl.dialects.builtin import ArrayAttr
+
+from hago_ir.canonicalize import canonicalize
 from hago_ir.hardware_spec import HardwareSpec, load_spec
 from hago_ir.insert_simq import insert_simulated_quantize
 from hago_ir.interpreter import run_module
 from hago_ir.numerics import quantize, scale_of
 from hago_ir.onnx_frontend import import_onnx
 from hago_ir.topology import assign_topology
-from xdsl.dialects.builtin import ArrayAttr
 
 
 def _simqs(module) -> list[qsim.SimulatedQuantizeOp]:
