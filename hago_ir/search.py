@@ -165,13 +165,19 @@ class Evaluator:
         if not path.is_file():
             return
         names = [e.name for e in self.edges]
-        for number, line in enumerate(path.read_text().splitlines(), 1):
+        text = path.read_text()
+        if text and not text.endswith("\n"):
+            # Killed mid-write: drop the partial last line so new trials start on a fresh line.
+            text = text[: text.rfind("\n") + 1]
+            write_atomically(path, lambda handle: handle.write(text))
+        lines = text.splitlines()
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError:
-                if number == len(path.read_text().splitlines()):
+                if number == len(lines):
                     continue  # a line cut short when the search was killed
                 raise HagoError(f"{log_path}:{number}: not a JSON line") from None
             if entry.get("edges") is not None:

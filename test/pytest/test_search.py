@@ -70,6 +70,7 @@ def test_search_resumes_from_its_log(tmp_path: Path) -> None:
     resumed = search(calibrated(), DATA, "greedy", "accuracy", budget=16, log_path=str(log))
     assert resumed.bits == complete.bits and resumed.score == complete.score
     assert resumed.evaluations == complete.evaluations - 8
+    assert all(json.loads(line) for line in log.read_text().splitlines())  # the cut line is gone
 
 
 @pytest.mark.parametrize("method", ["random", "annealing"])
