@@ -46,6 +46,9 @@ from hago_ir.model_io import calibration_batches, find_function, write_atomicall
 from hago_ir.simulator import Simulator
 
 METHODS = ("greedy", "random", "annealing")
+# numpy: the reference interpreter's float64 semantics, exact; onnxruntime: the
+# same graph compiled once (hago_ir.onnx_simulation), float32, several times faster.
+ENGINES = ("numpy", "onnxruntime")
 OBJECTIVES = ("accuracy", "agreement", "kl")
 
 
@@ -104,7 +107,7 @@ class Evaluator:
 
     def __init__(self, module: ModuleOp, edges: list[Edge], data: dict[str, np.ndarray], objective: str,
                  log_path: str | None = None, chunk_size: int = 8, reuse: bool = True,
-                 source: str = "search data") -> None:
+                 source: str = "search data", engine: str = "numpy") -> None:
         if objective not in OBJECTIVES:
             raise HagoError(f"unknown objective '{objective}' (choose from {', '.join(OBJECTIVES)})")
         function = find_function(module)
@@ -118,7 +121,14 @@ class Evaluator:
             if len(labels) < len(next(iter(inputs.values()))):
                 raise HagoError(f"{source}: 'label' has {len(labels)} entries for more samples")
         self.edges, self.objective = edges, objective
+        if engine not in ENGINES:
+            raise HagoError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
         self.simulator = Simulator(module, inputs, chunk_size=chunk_size, reuse=reuse)
+        self.engine, self.fast = engine, None
+        if engine == "onnxruntime":
+            from hago_ir.onnx_simulation import OnnxRuntimeSimulator
+
+            self.fast = OnnxRuntimeSimulator(module, inputs)
         sample_count = self.simulator.sample_count
         self.labels = None if labels is None else labels[:sample_count]
         self.float_outputs = self._float_outputs(module, inputs, chunk_size)
@@ -181,8 +191,9 @@ class Evaluator:
                     continue  # a line cut short when the search was killed
                 raise HagoError(f"{log_path}:{number}: not a JSON line") from None
             if entry.get("edges") is not None:
-                if entry["edges"] != names or entry.get("objective") != self.objective:
-                    raise HagoError(f"{log_path}: the log is of another model, edge set or objective")
+                if (entry["edges"] != names or entry.get("objective") != self.objective
+                        or entry.get("engine", "numpy") != self.engine):
+                    raise HagoError(f"{log_path}: the log is of another model, edge set, objective or engine")
                 continue
             self.memo[tuple(entry["bits"])] = float(entry["score"])
 
@@ -192,7 +203,7 @@ class Evaluator:
         path = Path(self.log_path)
         with open(path, "a") as handle:
             if path.stat().st_size == 0:
-                header = {"edges": [e.name for e in self.edges], "objective": self.objective}
+                header = {"edges": [e.name for e in self.edges], "objective": self.objective, "engine": self.engine}
                 handle.write(json.dumps(header) + "\n")
             handle.write(json.dumps(entry) + "\n")
 
@@ -214,7 +225,8 @@ class Evaluator:
             return self.memo[key]
         started = time.perf_counter()
         self.simulator.set_bits((edge.op, b) for edge, b in zip(self.edges, bits))
-        score = self.score_outputs(self.simulator.run()[0])
+        outputs = self.fast.run() if self.fast is not None else self.simulator.run()
+        score = self.score_outputs(outputs[0])
         self.memo[key] = score
         self.evaluations += 1
         self._log({"trial": len(self.memo), "bits": list(bits), "score": score, "total_bits": sum(bits),
@@ -333,7 +345,7 @@ _METHODS: dict[str, Callable[..., tuple[list[int], float]]] = {
 def search(
     module: ModuleOp, data: dict[str, np.ndarray], method: str = "greedy", objective: str = "accuracy",
     budget: int = 200, seed: int = 0, max_drop: float = 0.0, rounds: int = 2, log_path: str | None = None,
-    progress: bool | None = None, chunk_size: int = 8, source: str = "search data",
+    progress: bool | None = None, chunk_size: int = 8, source: str = "search data", engine: str = "numpy",
 ) -> SearchResult:
     """Search effective bits and write the best strategy onto the simulated quantize ops."""
     if method not in METHODS:
@@ -342,7 +354,7 @@ def search(
         raise HagoError(f"budget {budget} must be at least 1 trial")
     edges = search_edges(module)
     started = time.perf_counter()
-    evaluate = Evaluator(module, edges, data, objective, log_path, chunk_size, source=source)
+    evaluate = Evaluator(module, edges, data, objective, log_path, chunk_size, source=source, engine=engine)
     float_score = evaluate.float_score()
     target = float_score - max_drop
     reporter = Progress(method, budget, sys.stderr.isatty() if progress is None else progress)

@@ -1,5 +1,6 @@
 """`hago-search{method=greedy|annealing|random objective=accuracy|agreement|kl data=FILE.npz
-budget=N seed=S max-drop=D rounds=R log=FILE.jsonl strategy=FILE.json plot=FILE.svg}`.
+budget=N seed=S max-drop=D rounds=R log=FILE.jsonl strategy=FILE.json plot=FILE.svg
+engine=numpy|onnxruntime}`.
 
 Runs after hago-calibrate and writes the chosen effective bits onto every
 simulated quantize; the search itself lives in hago_ir.search. The per-edge
@@ -32,13 +33,14 @@ class HagoSearch(ModulePass):
     log: str = ""
     strategy: str = ""
     plot: str = ""
+    engine: str = "numpy"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if not self.data:
             raise HagoError("hago-search needs data=FILE.npz (the model inputs, and 'label' for accuracy)")
         result = search(
             op, load_npz(self.data), self.method, self.objective, self.budget, self.seed, self.max_drop,
-            self.rounds, self.log or None, source=self.data,
+            self.rounds, self.log or None, source=self.data, engine=self.engine,
         )
         print(format_table(result), file=sys.stderr)
         if self.strategy:
