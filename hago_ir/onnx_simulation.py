@@ -70,12 +70,31 @@ class _Builder:
         return list(shape)
 
 
-def _fake_quantize(b: _Builder, x: str, prefix: str, rank_shape: list[int] | None) -> str:
-    """clip(round(x / scale), qmin, qmax) * scale with scale, qmin, qmax as graph inputs."""
+def _fake_quantize(b: _Builder, x: str, prefix: str, axis: int | None, shape: tuple[int, ...],
+                   container: tuple[int, bool] | None = None) -> str:
+    """clip(round(x / scale), qmin, qmax) * scale with scale, qmin, qmax as graph inputs.
+
+    Edges stored in 8 bits use QuantizeLinear / DequantizeLinear (one fused,
+    int8-typed pass each, rounding half to even like numerics.quantize) with
+    the effective range clipped in between; wider ones the arithmetic ops.
+    """
     scale = b.parameter(f"{prefix}.scale")
-    if rank_shape is not None:
-        scale = b.node("Reshape", [scale, b.constant(np.array(rank_shape, np.int64), "shape")])
     low, high = b.parameter(f"{prefix}.qmin"), b.parameter(f"{prefix}.qmax")
+    if container is not None and container[0] == 8:
+        signed = container[1]
+        element = TensorProto.INT8 if signed else TensorProto.UINT8
+        zero_shape = () if axis is None else (shape[axis],)
+        zero = b.constant(np.zeros(zero_shape, np.int8 if signed else np.uint8), "zero")
+        attributes = {} if axis is None else {"axis": axis}
+        if axis is None:
+            scale = b.node("Reshape", [scale, b.constant(np.array([], np.int64), "shape")])
+        integers = b.node("QuantizeLinear", [x, scale, zero], **attributes)
+        low_i = b.node("Cast", [low], to=element)
+        high_i = b.node("Cast", [high], to=element)
+        clipped = b.node("Clip", [integers, low_i, high_i])
+        return b.node("DequantizeLinear", [clipped, scale, zero], **attributes)
+    if axis is not None:
+        scale = b.node("Reshape", [scale, b.constant(np.array(_channel_shape(len(shape), axis), np.int64), "shape")])
     integers = b.node("Round", [b.node("Div", [x, scale])])
     clipped = b.node("Max", [b.node("Min", [integers, high]), low])
     return b.node("Mul", [clipped, scale])
@@ -93,25 +112,46 @@ def _simulated_quantize(b: _Builder, op: qsim.SimulatedQuantizeOp, x: str) -> st
     prefix = f"sq{index}"
     rank = len(qsim.shape_of(op.input))
     if op.kind.data == "bias":
-        return _fake_quantize(b, x, prefix, None)
+        return _fake_quantize(b, x, prefix, None, qsim.shape_of(op.input))
     if op.accumulator is not None and isinstance(op.input.owner, (qsim.Conv2dOp, qsim.DenseOp)):
-        channel_axis = 1 if isinstance(op.input.owner, qsim.Conv2dOp) else rank - 1
-        grid = b.node("Reshape", [b.parameter(f"{prefix}.acc_scale"),
-                                  b.constant(np.array(_channel_shape(rank, channel_axis), np.int64), "shape")])
-        sums = b.node("Round", [b.node("Div", [x, grid])])
-        low, modulus = b.parameter(f"{prefix}.acc_low"), b.parameter(f"{prefix}.acc_modulus")
-        if op.overflow is not None and op.overflow.data == "saturate":
-            high = b.node("Sub", [b.node("Add", [low, modulus]), b.constant(np.array(1.0, np.float32))])
-            kept = b.node("Max", [b.node("Min", [sums, high]), low])
-        else:
-            shifted = b.node("Sub", [sums, low])
-            wraps = b.node("Floor", [b.node("Div", [shifted, modulus])])
-            kept = b.node("Add", [b.node("Sub", [shifted, b.node("Mul", [wraps, modulus])]), low])
-        x = b.node("Mul", [kept, grid])
+        x = _accumulator(b, op, x, prefix, rank)
     if op.threshold is None:
         return x
     axis = None if op.axis is None else op.axis.value.data
-    return _fake_quantize(b, x, prefix, None if axis is None else _channel_shape(rank, axis))
+    container = (op.dtype.width.data, bool(op.signed.value.data))
+    return _fake_quantize(b, x, prefix, axis, qsim.shape_of(op.input), container)
+
+
+def _accumulator(b: _Builder, op: qsim.SimulatedQuantizeOp, x: str, prefix: str, rank: int) -> str:
+    """The sums as the accumulator keeps them, inside an If: when the current bits
+    cannot overflow it (`prefix.may_overflow` false, from a static bound) the
+    whole computation is skipped."""
+    outer_nodes, b.nodes = b.nodes, []
+    channel_axis = 1 if isinstance(op.input.owner, qsim.Conv2dOp) else rank - 1
+    grid = b.node("Reshape", [b.parameter(f"{prefix}.acc_scale"),
+                              b.constant(np.array(_channel_shape(rank, channel_axis), np.int64), "shape")])
+    sums = b.node("Round", [b.node("Div", [x, grid])])
+    low, modulus = b.parameter(f"{prefix}.acc_low"), b.parameter(f"{prefix}.acc_modulus")
+    if op.overflow is not None and op.overflow.data == "saturate":
+        high = b.node("Sub", [b.node("Add", [low, modulus]), b.constant(np.array(1.0, np.float32))])
+        kept = b.node("Max", [b.node("Min", [sums, high]), low])
+    else:
+        shifted = b.node("Sub", [sums, low])
+        wraps = b.node("Floor", [b.node("Div", [shifted, modulus])])
+        kept = b.node("Add", [b.node("Sub", [shifted, b.node("Mul", [wraps, modulus])]), low])
+    held = b.node("Mul", [kept, grid])
+    then_nodes, b.nodes = b.nodes, outer_nodes
+    then_branch = helper.make_graph(
+        then_nodes, f"{prefix}_overflow", [], [helper.make_tensor_value_info(held, TensorProto.FLOAT, None)]
+    )
+    passthrough = b.fresh("unchanged")
+    else_branch = helper.make_graph(
+        [helper.make_node("Identity", [x], [passthrough])], f"{prefix}_no_overflow", [],
+        [helper.make_tensor_value_info(passthrough, TensorProto.FLOAT, None)],
+    )
+    condition = f"{prefix}.may_overflow"
+    b.parameter_inputs.append(helper.make_tensor_value_info(condition, TensorProto.BOOL, []))
+    return b.node("If", [condition], "acc", then_branch=then_branch, else_branch=else_branch)
 
 
 def _conv(b: _Builder, op: qsim.Conv2dOp, args: list[str]) -> str:
@@ -209,6 +249,33 @@ def _accumulator_scale(consumer: Operation) -> np.ndarray:
     return _scale(consumer.input.owner) * _scale(consumer.weight.owner)  # type: ignore[union-attr]
 
 
+def _largest_integer(op: Operation) -> float:
+    """The largest |integer| a simulated quantize can hand on."""
+    assert isinstance(op, qsim.SimulatedQuantizeOp)
+    low, high = numerics.integer_range(op.effective_bits.value.data, bool(op.signed.value.data))
+    return float(max(abs(low), abs(high)))
+
+
+def _may_overflow(producer: Operation, width: int) -> bool:
+    """False when no sum of this conv2d / dense can leave a `width`-bit accumulator.
+
+    Bound: fan-in x largest input integer x largest weight integer, plus the
+    largest bias integer (the accumulator's grid is the product of the scales).
+    """
+    weight_shape = qsim.shape_of(producer.weight)  # type: ignore[union-attr]
+    fan_in = math.prod(weight_shape[1:])
+    bound = fan_in * _largest_integer(producer.input.owner) * _largest_integer(producer.weight.owner)  # type: ignore[union-attr]
+    bias = getattr(producer, "bias", None)
+    if bias is not None:
+        bias_q = bias.owner
+        if isinstance(bias_q, qsim.SimulatedQuantizeOp) and isinstance(bias_q.input.owner, qsim.ConstantOp):
+            grid = _accumulator_scale(producer)
+            bound += float(np.max(np.abs(bias_q.input.owner.to_array() / grid)))
+        else:
+            return True
+    return bound >= 2.0 ** (width - 1)
+
+
 def simulation_feeds(simqs: list[qsim.SimulatedQuantizeOp]) -> dict[str, np.ndarray]:
     """The parameter inputs for the module's current bits and thresholds."""
     feeds: dict[str, np.ndarray] = {}
@@ -230,6 +297,7 @@ def simulation_feeds(simqs: list[qsim.SimulatedQuantizeOp]) -> dict[str, np.ndar
             feeds[f"{prefix}.acc_scale"] = np.asarray(_accumulator_scale(op.input.owner), np.float32).reshape(-1)
             feeds[f"{prefix}.acc_low"] = np.array(-(2.0 ** (width - 1)), np.float32)
             feeds[f"{prefix}.acc_modulus"] = np.array(2.0**width, np.float32)
+            feeds[f"{prefix}.may_overflow"] = np.array(_may_overflow(op.input.owner, width))
     return feeds
 
 
