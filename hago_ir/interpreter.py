@@ -194,7 +194,7 @@ def batched_shape(declared: tuple[int, ...], operand, value: np.ndarray) -> tupl
     return declared
 
 
-def _grid(op: qsim.SimulatedQuantizeOp) -> np.ndarray | None:
+def simq_scale(op: qsim.SimulatedQuantizeOp) -> np.ndarray | None:
     """The scale of a calibrated simulated quantize (per channel along its axis), or None."""
     if op.threshold is None:
         return None
@@ -202,12 +202,12 @@ def _grid(op: qsim.SimulatedQuantizeOp) -> np.ndarray | None:
     return numerics.scale_of(threshold, op.effective_bits.value.data, _bool(op.signed))
 
 
-def _accumulator_scale(consumer: qsim.Conv2dOp | qsim.DenseOp) -> np.ndarray | None:
+def accumulator_scale(consumer: qsim.Conv2dOp | qsim.DenseOp) -> np.ndarray | None:
     """scale(input) * scale(weight)[channel]: the value of one unit of the accumulator."""
     input_q, weight_q = consumer.input.owner, consumer.weight.owner
     if not isinstance(input_q, qsim.SimulatedQuantizeOp) or not isinstance(weight_q, qsim.SimulatedQuantizeOp):
         return None
-    input_scale, weight_scale = _grid(input_q), _grid(weight_q)
+    input_scale, weight_scale = simq_scale(input_q), simq_scale(weight_q)
     if input_scale is None or weight_scale is None:
         return None
     return input_scale * weight_scale
@@ -232,20 +232,20 @@ def simulate_quantize_op(op: qsim.SimulatedQuantizeOp, x: np.ndarray) -> np.ndar
         user = op.output.get_user_of_unique_use()
         if not isinstance(user, (qsim.Conv2dOp, qsim.DenseOp)):
             return x
-        scale = _accumulator_scale(user)
+        scale = accumulator_scale(user)
         if scale is None:
             return x
         return numerics.fake_quantize(x, scale, op.dtype.width.data, True)
     if op.accumulator is not None and isinstance(op.input.owner, (qsim.Conv2dOp, qsim.DenseOp)):
         producer = op.input.owner
-        scale = _accumulator_scale(producer)
+        scale = accumulator_scale(producer)
         if scale is not None:
             channel_axis = 1 if isinstance(producer, qsim.Conv2dOp) else x.ndim - 1
             overflow = op.overflow.data if op.overflow is not None else "wrap"
             x = numerics.simulate_accumulator(
                 x, _channel_shape(scale, x.ndim, channel_axis), op.accumulator.width.data, overflow
             )
-    scale = _grid(op)
+    scale = simq_scale(op)
     if scale is None:
         return x
     axis = None if op.axis is None else op.axis.value.data

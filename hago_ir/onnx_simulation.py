@@ -30,6 +30,7 @@ from hago_ir import numerics
 from hago_ir.dialects import qsim
 from hago_ir.dialects.qsim import ints
 from hago_ir.errors import HagoError
+from hago_ir.interpreter import accumulator_scale, simq_scale
 from hago_ir.model_io import find_function, input_names, output_names
 
 BATCH = "N"
@@ -240,13 +241,12 @@ def build_simulation_model(module: ModuleOp) -> tuple[onnx.ModelProto, list[qsim
     return model, b.simqs
 
 
-def _scale(op: qsim.SimulatedQuantizeOp) -> np.ndarray:
-    threshold = np.array([t.value.data for t in op.threshold.data], dtype=np.float64)
-    return numerics.scale_of(threshold, op.effective_bits.value.data, bool(op.signed.value.data))
-
-
 def _accumulator_scale(consumer: Operation) -> np.ndarray:
-    return _scale(consumer.input.owner) * _scale(consumer.weight.owner)  # type: ignore[union-attr]
+    """The interpreter's accumulator grid; the search only compiles calibrated modules."""
+    scale = accumulator_scale(consumer)  # type: ignore[arg-type]
+    if scale is None:
+        raise HagoError(f"'{consumer.name}' has uncalibrated inputs: run hago-calibrate first")
+    return scale
 
 
 def _largest_integer(op: Operation) -> float:
@@ -286,7 +286,7 @@ def simulation_feeds(simqs: list[qsim.SimulatedQuantizeOp]) -> dict[str, np.ndar
             scale = _accumulator_scale(op.output.get_user_of_unique_use())
             low, high = numerics.integer_range(op.dtype.width.data, True)
         else:
-            scale = _scale(op) if op.threshold is not None else None
+            scale = simq_scale(op)
             low, high = numerics.integer_range(bits, signed)
         if scale is not None:
             feeds[f"{prefix}.scale"] = np.asarray(scale, np.float32).reshape(-1)
