@@ -322,6 +322,7 @@ _NUMPY_ELEMENT_TYPES: dict[str, Attribute] = {
     "float64": Float64Type(),
     "int64": i64,
     "int32": IntegerType(32),
+    "int16": IntegerType(16),
     "int8": IntegerType(8),
 }
 
@@ -347,7 +348,8 @@ def array_from_dense(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
     if dtype is None:
         assert isinstance(element, IntegerType)
         width = element.width.data
-        dtype = {8: np.int8, 16: np.int16, 32: np.int32, 64: np.int64}[width]
+        # Odd widths (i24) are stored in the next machine width up.
+        dtype = np.int8 if width <= 8 else np.int16 if width <= 16 else np.int32 if width <= 32 else np.int64
     data = np.frombuffer(attr.data.data, dtype=np.dtype(dtype).newbyteorder("<"))
     shape = attr.get_shape()
     if len(data) == 1 and math.prod(shape) != 1:  # a splat

@@ -31,6 +31,24 @@ def _hwspec() -> Dialect:
     return HwSpec
 
 
+def _qnn() -> Dialect:
+    from hago_ir.dialects.qnn import Qnn
+
+    return Qnn
+
+
+def _realize() -> type[ModulePass]:
+    from hago_ir.passes.realize import HagoRealize
+
+    return HagoRealize
+
+
+def _check_legal() -> type[ModulePass]:
+    from hago_ir.passes.check_legal import HagoCheckLegal
+
+    return HagoCheckLegal
+
+
 def _topology() -> type[ModulePass]:
     from hago_ir.passes.topology import HagoTopology
 
@@ -58,6 +76,7 @@ def _search() -> type[ModulePass]:
 DIALECTS: dict[str, Callable[[], Dialect]] = {
     "qsim": _qsim,
     "hwspec": _hwspec,
+    "qnn": _qnn,
 }
 
 PASSES: dict[str, Callable[[], type[ModulePass]]] = {
@@ -66,4 +85,6 @@ PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "hago-insert-simq": _insert_simq,
     "hago-calibrate": _calibrate,
     "hago-search": _search,
+    "hago-realize": _realize,
+    "hago-check-legal": _check_legal,
 }
