@@ -3,6 +3,8 @@
     hago-opt model.onnx                                  # print the imported IR
     hago-opt model.onnx -p hago-canonicalize -o out.mlir
     hago-opt x.mlir -p 'pass{opt=v},...' --split-input-file --verify-diagnostics
+    hago-opt realized.mlir -t relax                      # the TVM Relax module, as TVMScript
+    hago-opt realized.mlir -t onnx -o model.qdq.onnx     # an ONNX QDQ model (binary: needs -o)
 
 Besides the registration hooks of xDSLOptMain, only `prepare_output` is
 overridden: the result is buffered and written to `-o FILE` atomically once the
@@ -34,6 +36,7 @@ class _BufferedOutput(io.StringIO):
 class HagoOptMain(xDSLOptMain):
     version_format = "hago-opt (hago 0.1.0) built on xdsl {xdsl_version}"
     buffered_output: _BufferedOutput | None = None
+    binary_output: bytes | None = None
 
     def prepare_output(self):
         if self.args.output_file is None:
@@ -42,6 +45,10 @@ class HagoOptMain(xDSLOptMain):
         return self.buffered_output
 
     def commit_output(self) -> None:
+        if self.binary_output is not None:
+            data = self.binary_output
+            write_atomically(self.args.output_file, lambda handle: handle.write(data), binary=True)
+            return
         if self.buffered_output is not None:
             text = self.buffered_output.getvalue()
             write_atomically(self.args.output_file, lambda handle: handle.write(text))
@@ -60,6 +67,25 @@ class HagoOptMain(xDSLOptMain):
             return OnnxFrontend
 
         self.available_frontends["onnx"] = onnx_frontend
+
+    def register_all_targets(self):
+        super().register_all_targets()
+
+        def relax_target(module, output) -> None:
+            from hago_ir.relax_backend import to_relax
+
+            output.write(to_relax(module).script())
+
+        def onnx_target(module, output) -> None:
+            from hago_ir.errors import HagoError
+            from hago_ir.onnx_export import export_qdq
+
+            if self.args.output_file is None:
+                raise HagoError("-t onnx writes a binary model: give the file with -o FILE.onnx")
+            self.binary_output = export_qdq(module).SerializeToString()
+
+        self.available_targets["relax"] = relax_target
+        self.available_targets["onnx"] = onnx_target
 
     def register_all_passes(self):
         super().register_all_passes()

@@ -1,4 +1,6 @@
-"""`hago-run`: run a qsim module (or an ONNX model) in the reference interpreter.
+"""`hago-run`: run a module (or an ONNX model) in the reference interpreter.
+
+A realized module (qnn dialect) runs in the bit-exact integer interpreter.
 
     hago-run MODULE.mlir --inputs IN.npz [--output OUT.npz] [--function main]
 
@@ -70,7 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         module = load_module(args.module)
         inputs = load_npz(args.inputs)
-        outputs = run_module(module, inputs, args.function)
+        if any(op.dialect_name() == "qnn" for op in module.walk()):
+            from hago_ir.integer_interpreter import run_integer_module
+
+            outputs = run_integer_module(module, inputs, args.function)  # a realized, integer model
+        else:
+            outputs = run_module(module, inputs, args.function)
         if args.output:
             save_npz_atomically(args.output, outputs)
         for name, array in outputs.items():

@@ -1,0 +1,371 @@
+"""Emission of a realized (qnn) module as a TVM Relax IRModule.
+
+After hago-realize / hago-check-legal; `hago-opt ... -t relax` prints the
+result as TVMScript and `to_relax` returns it to Python. Relay and its QNN
+dialect are gone from the TVM releases we can install; Relax is their
+successor, so every qnn op is spelled in plain Relax ops with explicit dtypes:
+- `qnn.conv2d` / `qnn.dense`: `nn.conv2d` / `matmul` with `out_dtype` = the
+  accumulator (int16 for `arm-a72-i16`: the sums wrap exactly as the hardware's);
+  saturating or odd-width (24-bit) accumulators are computed in int32 / int64
+  and then clipped or sign-wrapped to their width;
+- `qnn.requantize`: int64 `multiply`, the round-half-to-even `right_shift`
+  sequence of hago_ir.numerics.rounding_right_shift, `clip`, `astype`;
+- `qnn.quantize` / `qnn.dequantize`: in float64, as the integer interpreter,
+  so that the integer outputs are bit-exact with it;
+- data movement (reshape, transpose, pad, concat, max_pool2d) on integers as is.
+Float ops left in the model (softmax, ...) are emitted in float32 and are
+therefore close to, not bit-exact with, the float64 interpreter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import IntegerType, ModuleOp, Signedness, TensorType
+from xdsl.ir import Operation, SSAValue
+
+from hago_ir.dialects import qnn, qsim
+from hago_ir.dialects.qsim import ints, shape_of
+from hago_ir.errors import HagoError
+from hago_ir.integer_interpreter import constant_integers
+from hago_ir.model_io import find_function, input_names
+
+
+def _tvm():
+    import tvm
+    from tvm import relax
+
+    return tvm, relax
+
+
+def storage_dtype(type_: IntegerType) -> str:
+    """The TVM dtype holding a container type (24-bit values live in int32)."""
+    width = type_.width.data
+    unsigned = type_.signedness.data == Signedness.UNSIGNED
+    for size in (8, 16, 32, 64):
+        if width <= size:
+            return f"{'u' if unsigned else ''}int{size}"
+    raise HagoError(f"no TVM dtype holds {type_}")
+
+
+def _dtype_of(value: SSAValue) -> str:
+    element = qnn.element_type(value)
+    if isinstance(element, IntegerType):
+        return storage_dtype(element)
+    return "float32"
+
+
+class _Emitter:
+    def __init__(self, function: func.FuncOp, batch: int) -> None:
+        tvm, relax = _tvm()
+        self.tvm, self.relax, self.op = tvm, relax, relax.op
+        self.function = function
+        self.batch = batch
+        self.builder = relax.BlockBuilder()
+        self.values: dict[SSAValue, object] = {}
+        self.handlers: dict[type[Operation], Callable[[Operation], object]] = {
+            qnn.ConstantOp: self.constant, qnn.QuantizeOp: self.quantize,
+            qnn.DequantizeOp: self.dequantize, qnn.RequantizeOp: self.requantize,
+            qnn.Conv2dOp: self.conv2d, qnn.DenseOp: self.dense, qnn.AddOp: self.add,
+            qnn.ClipOp: self.clip, qnn.SumPool2dOp: self.sum_pool2d,
+            qnn.GlobalSumPool2dOp: self.global_sum_pool2d,
+            qsim.ConstantOp: self.float_constant, qsim.ReshapeOp: self.reshape,
+            qsim.TransposeOp: self.transpose, qsim.PadOp: self.pad, qsim.ConcatOp: self.concat,
+            qsim.MaxPool2dOp: self.max_pool2d, qsim.Conv2dOp: self.float_conv2d,
+            qsim.DenseOp: self.float_dense, qsim.MatmulOp: self.float_matmul,
+            qsim.AddOp: self.binary("add"), qsim.SubOp: self.binary("subtract"),
+            qsim.MulOp: self.binary("multiply"), qsim.DivOp: self.binary("divide"),
+            qsim.ReluOp: self.unary(lambda x: self.op.nn.relu(x)),
+            qsim.SigmoidOp: self.unary(lambda x: self.op.sigmoid(x)),
+            qsim.TanhOp: self.unary(lambda x: self.op.tanh(x)),
+            qsim.SqrtOp: self.unary(lambda x: self.op.sqrt(x)),
+            qsim.ErfOp: self.unary(lambda x: self.op.erf(x)),
+            qsim.GeluOp: self.unary(lambda x: self.op.nn.gelu(x)),
+            qsim.ClipOp: self.float_clip, qsim.SoftmaxOp: self.softmax,
+            qsim.GlobalAvgPool2dOp: self.float_global_avg_pool2d,
+            qsim.AvgPool2dOp: self.float_avg_pool2d,
+        }
+
+    # ------------------------------------------------------------ plumbing
+    def shape(self, value: SSAValue) -> list[int]:
+        """The static shape, with the module's batch (dim 0 of the inputs) replaced."""
+        shape = list(shape_of(value))
+        if shape and shape[0] == self.declared_batch:
+            shape[0] = self.batch
+        return shape
+
+    def const(self, array: np.ndarray, dtype: str):
+        return self.relax.const(np.ascontiguousarray(array.astype(dtype)), dtype)
+
+    def emit(self, expr):
+        return self.builder.emit(expr)
+
+    def cast(self, x, dtype: str):
+        return self.emit(self.op.astype(x, dtype))
+
+    def clip_int(self, x, low: int, high: int):
+        return self.emit(self.op.clip(x, self.relax.prim_value(int(low)), self.relax.prim_value(int(high))))
+
+    def channel_array(self, values: list[int] | list[float], axis: int | None, rank: int, dtype: str):
+        array = np.array(values, dtype=dtype)
+        if array.size == 1:
+            return self.const(array.reshape(()), dtype)
+        shape = [1] * rank
+        shape[axis if axis is not None else rank - 1] = -1
+        return self.const(array.reshape(shape), dtype)
+
+    def rounding_right_shift(self, x, shift):
+        """round(x / 2^shift) half to even on int64 (numerics.rounding_right_shift)."""
+        op = self.op
+        one = self.const(np.array(1), "int64")
+        half_minus_one = self.emit(op.subtract(op.left_shift(one, op.maximum(
+            op.subtract(shift, one), self.const(np.array(0), "int64"))), one))
+        # shift == 0 must add nothing: (1 << 0) - 1 = 0 already, and (x >> 0) & 1 is masked below.
+        odd = self.emit(op.bitwise_and(op.right_shift(x, shift), one))
+        odd = self.emit(op.multiply(odd, op.astype(op.greater(shift, self.const(np.array(0), "int64")), "int64")))
+        return self.emit(op.right_shift(op.add(op.add(x, half_minus_one), odd), shift))
+
+    def wrap_to(self, x, width: int, container: int):
+        """Two's complement wrap of a `container`-bit integer tensor to `width` bits."""
+        if width >= container:
+            return x
+        dtype = f"int{container}"
+        amount = self.const(np.array(container - width), dtype)
+        return self.emit(self.op.right_shift(self.op.left_shift(x, amount), amount))
+
+    # ------------------------------------------------------------ the walk
+    def run(self):
+        relax = self.relax
+        block = self.function.body.block
+        self.declared_batch = shape_of(block.args[0])[0] if block.args and shape_of(block.args[0]) else 1
+        params = []
+        for name, arg in zip(input_names(self.function), block.args):
+            var = relax.Var(name, relax.TensorType(shape=self.shape(arg), dtype=_dtype_of(arg)))
+            self.values[arg] = var
+            params.append(var)
+        with self.builder.function("main", params):
+            with self.builder.dataflow():
+                outputs = None
+                for op in block.ops:
+                    if isinstance(op, func.ReturnOp):
+                        outputs = [self.values[v] for v in op.operands]
+                        break
+                    handler = self.handlers.get(type(op))
+                    if handler is None:
+                        raise HagoError(f"emission to Relax does not support {op.name} yet")
+                    self.values[op.results[0]] = handler(op)
+                assert outputs is not None
+                result = outputs[0] if len(outputs) == 1 else self.relax.Tuple(outputs)
+                output = self.builder.emit_output(result)
+            self.builder.emit_func_output(output)
+        return self.builder.get()
+
+    def get(self, value: SSAValue):
+        return self.values[value]
+
+    # ------------------------------------------------------------ qnn
+    def constant(self, op: qnn.ConstantOp):
+        element = qnn.element_type(op.output)
+        assert isinstance(element, IntegerType)
+        return self.const(constant_integers(op), storage_dtype(element))
+
+    def float_constant(self, op: qsim.ConstantOp):
+        return self.const(op.to_array(), "float32")
+
+    def quantize(self, op: qnn.QuantizeOp):
+        x = self.cast(self.get(op.input), "float64")
+        rank = len(shape_of(op.input))
+        axis = op.axis.value.data if op.axis is not None else None
+        scale = self.channel_array(qnn.scale_values(op.scale), axis, rank, "float64")
+        rounded = self.emit(self.op.round(self.op.divide(x, scale)))
+        clipped = self.emit(self.op.clip(rounded, self.relax.prim_value(float(op.qmin.value.data)),
+                                         self.relax.prim_value(float(op.qmax.value.data))))
+        return self.cast(clipped, _dtype_of(op.output))
+
+    def dequantize(self, op: qnn.DequantizeOp):
+        x = self.cast(self.get(op.input), "float64")
+        axis = op.axis.value.data if op.axis is not None else None
+        scale = self.channel_array(qnn.scale_values(op.scale), axis, len(shape_of(op.input)), "float64")
+        return self.cast(self.emit(self.op.multiply(x, scale)), "float32")
+
+    def requantize(self, op: qnn.RequantizeOp):
+        rank = len(shape_of(op.input))
+        axis = op.axis.value.data if op.axis is not None else None
+        x = self.cast(self.get(op.input), "int64")
+        multipliers, shifts = list(ints(op.multiplier)), list(ints(op.shift))
+        if any(m != 1 for m in multipliers):
+            x = self.emit(self.op.multiply(x, self.channel_array(multipliers, axis, rank, "int64")))
+        if any(s != 0 for s in shifts):
+            x = self.rounding_right_shift(x, self.channel_array(shifts, axis, rank, "int64"))
+        x = self.clip_int(x, op.qmin.value.data, op.qmax.value.data)
+        return self.cast(x, _dtype_of(op.output))
+
+    def accumulate(self, op: qnn.Conv2dOp | qnn.DenseOp, compute: Callable[[str], object]):
+        accumulator = qnn.element_type(op.output)
+        assert isinstance(accumulator, IntegerType)
+        width = accumulator.width.data
+        storage = storage_dtype(accumulator)
+        exact = op.overflow.data == "wrap" and width in (8, 16, 32, 64)
+        # Wrapping sums at a machine width are exact in that width; anything
+        # else is summed wider and then wrapped or saturated to `width`.
+        work = storage if exact else ("int32" if width < 32 else "int64")
+        sums = compute(work)
+        if op.bias is not None:
+            bias = self.cast(self.get(op.bias), work)
+            if isinstance(op, qnn.Conv2dOp):
+                bias = self.emit(self.op.reshape(bias, (1, -1, 1, 1)))
+            sums = self.emit(self.op.add(sums, bias))
+        if not exact:
+            if op.overflow.data == "wrap":
+                sums = self.wrap_to(sums, width, int(work[3:]))
+            else:
+                sums = self.clip_int(sums, -(2 ** (width - 1)), 2 ** (width - 1) - 1)
+            sums = self.cast(sums, storage)
+        return sums
+
+    def conv2d(self, op: qnn.Conv2dOp):
+        pads = ints(op.pads)
+
+        def compute(dtype: str):
+            return self.emit(self.op.nn.conv2d(
+                self.get(op.input), self.get(op.weight), strides=ints(op.strides),
+                padding=(pads[0], pads[1], pads[2], pads[3]), dilation=ints(op.dilations),
+                groups=op.groups.value.data, out_dtype=dtype,
+            ))
+
+        return self.accumulate(op, compute)
+
+    def dense(self, op: qnn.DenseOp):
+        def compute(dtype: str):
+            weight = self.emit(self.op.permute_dims(self.get(op.weight), [1, 0]))
+            return self.emit(self.op.matmul(self.get(op.input), weight, out_dtype=dtype))
+
+        return self.accumulate(op, compute)
+
+    def add(self, op: qnn.AddOp):
+        op_ = self.op
+        width = op.accumulator.width.data
+
+        def rescale(value, multiplier: int, shift: int):
+            x = self.cast(value, "int64")
+            if multiplier != 1:
+                x = self.emit(op_.multiply(x, self.const(np.array(multiplier), "int64")))
+            if shift:
+                x = self.rounding_right_shift(x, self.const(np.array(shift), "int64"))
+            return x
+
+        lhs = rescale(self.get(op.lhs), op.lhs_multiplier.value.data, op.lhs_shift.value.data)
+        rhs = rescale(self.get(op.rhs), op.rhs_multiplier.value.data, op.rhs_shift.value.data)
+        total = self.wrap_to(self.emit(op_.add(lhs, rhs)), width, 64)
+        if op.shift.value.data:
+            total = self.rounding_right_shift(total, self.const(np.array(op.shift.value.data), "int64"))
+        return self.cast(self.clip_int(total, op.qmin.value.data, op.qmax.value.data), _dtype_of(op.output))
+
+    def clip(self, op: qnn.ClipOp):
+        return self.clip_int(self.get(op.input), op.min.value.data, op.max.value.data)
+
+    def sum_pool2d(self, op: qnn.SumPool2dOp):
+        # Window sums as a depthwise conv with a kernel of ones.
+        channels = shape_of(op.input)[1]
+        kernel = ints(op.kernel)
+        ones = self.const(np.ones((channels, 1, *kernel)), _dtype_of(op.input))
+        pads = ints(op.pads)
+        accumulator = qnn.element_type(op.output)
+        assert isinstance(accumulator, IntegerType)
+        sums = self.emit(self.op.nn.conv2d(
+            self.get(op.input), ones, strides=ints(op.strides),
+            padding=(pads[0], pads[1], pads[2], pads[3]), groups=channels, out_dtype="int32",
+        ))
+        return self.cast(self.wrap_to(sums, accumulator.width.data, 32), storage_dtype(accumulator))
+
+    def global_sum_pool2d(self, op: qnn.GlobalSumPool2dOp):
+        accumulator = qnn.element_type(op.output)
+        assert isinstance(accumulator, IntegerType)
+        x = self.cast(self.get(op.input), "int32")
+        sums = self.emit(self.op.sum(x, axis=[2, 3], keepdims=True))
+        return self.cast(self.wrap_to(sums, accumulator.width.data, 32), storage_dtype(accumulator))
+
+    # ------------------------------------------------------------ data movement (any dtype)
+    def reshape(self, op: qsim.ReshapeOp):
+        return self.emit(self.op.reshape(self.get(op.input), self.shape(op.output)))
+
+    def transpose(self, op: qsim.TransposeOp):
+        return self.emit(self.op.permute_dims(self.get(op.input), list(ints(op.perm))))
+
+    def pad(self, op: qsim.PadOp):
+        pads = ints(op.pads)
+        rank = len(pads) // 2
+        width = [p for i in range(rank) for p in (pads[i], pads[i + rank])]
+        return self.emit(self.op.nn.pad(self.get(op.input), width, pad_value=float(op.value.value.data)))
+
+    def concat(self, op: qsim.ConcatOp):
+        return self.emit(self.op.concat([self.get(v) for v in op.inputs], axis=op.axis.value.data))
+
+    def max_pool2d(self, op: qsim.MaxPool2dOp):
+        pads = ints(op.pads)
+        return self.emit(self.op.nn.max_pool2d(
+            self.get(op.input), pool_size=ints(op.kernel), strides=ints(op.strides),
+            padding=(pads[0], pads[1], pads[2], pads[3]), dilation=ints(op.dilations),
+            ceil_mode=bool(op.ceil_mode.value.data),
+        ))
+
+    # ------------------------------------------------------------ float islands
+    def float_conv2d(self, op: qsim.Conv2dOp):
+        pads = ints(op.pads)
+        out = self.emit(self.op.nn.conv2d(
+            self.get(op.input), self.get(op.weight), strides=ints(op.strides),
+            padding=(pads[0], pads[1], pads[2], pads[3]), dilation=ints(op.dilations),
+            groups=op.groups.value.data,
+        ))
+        if op.bias is not None:
+            out = self.emit(self.op.add(out, self.op.reshape(self.get(op.bias), (1, -1, 1, 1))))
+        return out
+
+    def float_dense(self, op: qsim.DenseOp):
+        weight = self.emit(self.op.permute_dims(self.get(op.weight), [1, 0]))
+        out = self.emit(self.op.matmul(self.get(op.input), weight))
+        if op.bias is not None:
+            out = self.emit(self.op.add(out, self.get(op.bias)))
+        return out
+
+    def float_matmul(self, op: qsim.MatmulOp):
+        return self.emit(self.op.matmul(self.get(op.lhs), self.get(op.rhs)))
+
+    def binary(self, name: str):
+        return lambda op: self.emit(getattr(self.op, name)(self.get(op.lhs), self.get(op.rhs)))
+
+    def unary(self, build: Callable):
+        return lambda op: self.emit(build(self.get(op.input)))
+
+    def float_clip(self, op: qsim.ClipOp):
+        return self.emit(self.op.clip(self.get(op.input), self.relax.prim_value(float(op.min.value.data)),
+                                      self.relax.prim_value(float(op.max.value.data))))
+
+    def softmax(self, op: qsim.SoftmaxOp):
+        return self.emit(self.op.nn.softmax(self.get(op.input), axis=op.axis.value.data))
+
+    def float_global_avg_pool2d(self, op: qsim.GlobalAvgPool2dOp):
+        return self.emit(self.op.mean(self.get(op.input), axis=[2, 3], keepdims=True))
+
+    def float_avg_pool2d(self, op: qsim.AvgPool2dOp):
+        pads = ints(op.pads)
+        return self.emit(self.op.nn.avg_pool2d(
+            self.get(op.input), pool_size=ints(op.kernel), strides=ints(op.strides),
+            padding=(pads[0], pads[1], pads[2], pads[3]), ceil_mode=bool(op.ceil_mode.value.data),
+            count_include_pad=bool(op.count_include_pad.value.data),
+        ))
+
+
+def to_relax(module: ModuleOp, batch: int = 1, function: str | None = None):
+    """The realized module as a TVM Relax IRModule with one function, `main`.
+
+    `batch` replaces the module's batch dimension (1 for imported models), so
+    that many samples run through one call.
+    """
+    function_op = find_function(module, function)
+    for arg in function_op.body.block.args:
+        if not isinstance(arg.type, TensorType):
+            raise HagoError("every function argument must be a tensor")
+    return _Emitter(function_op, batch).run()
