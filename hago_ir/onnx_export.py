@@ -17,8 +17,12 @@ What QDQ cannot say, and how it is approximated:
   so the export matches the integer reference only where the searched bits
   keep the sums in range (which is what the search looks for);
 - requantize's fixed-point multiplier: the runtime uses the float scale ratio.
-The result matches the integer reference interpreter within one quantization
-step per edge (test/pytest/test_onnx_export.py measures it).
+- onnxruntime's `DoubleQDQPairsRemover` optimization merges back-to-back
+  requantizations (Q -> DQ -> Q -> DQ, e.g. an edge re-quantized to fewer bits
+  for a ReLU's consumer) into one pair, which drops the second rounding; run
+  the model with it disabled (`onnxruntime_session` does).
+Run that way, the export matches the integer reference interpreter within one
+quantization step per edge (test/pytest/test_realize.py measures it).
 """
 
 from __future__ import annotations
@@ -228,6 +232,20 @@ class _Exporter:
         if isinstance(owner, Operation) and owner.operands:
             return self._scale_of(owner.operands[0])
         raise HagoError("cannot tell the scale of a clipped edge")
+
+
+ORT_DISABLED_OPTIMIZERS = ("DoubleQDQPairsRemover",)
+
+
+def onnxruntime_session(model: onnx.ModelProto | bytes | str):
+    """An onnxruntime CPU session for an exported model, with the one lossy fusion disabled."""
+    import onnxruntime as ort
+
+    if isinstance(model, onnx.ModelProto):
+        model = model.SerializeToString()
+    return ort.InferenceSession(
+        model, providers=["CPUExecutionProvider"], disabled_optimizers=list(ORT_DISABLED_OPTIMIZERS)
+    )
 
 
 def export_qdq(module: ModuleOp, function: str | None = None) -> onnx.ModelProto:
