@@ -1,6 +1,6 @@
 """Realize a searched (or calibrated) module, build it with TVM for x86, and compare.
 
-    python examples/realize_and_build.py SEARCHED.mlir examples/fashion_cnn/test.npz [--samples 1000]
+    python examples/realize_and_build.py SEARCHED.mlir examples/fashion_cnn/test.npz [--samples 1000] [--onnx]
 
 Prints the top-1 accuracy of the simulated model (the search's numbers), the
 realized integer model (integer reference interpreter) and the TVM x86 build,
@@ -34,6 +34,7 @@ def main() -> int:
     parser.add_argument("data", help=".npz with `input` and `label`")
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=100, help="batch of the TVM build")
+    parser.add_argument("--onnx", action="store_true", help="also run the ONNX QDQ export with onnxruntime")
     args = parser.parse_args()
     try:
         simulated = load_module(args.module)
@@ -66,6 +67,22 @@ def main() -> int:
     print(f"TVM x86 build accuracy:           {accuracy(tvm_out):.2f}%  (compiled in {compile_seconds:.1f} s)")
     print(f"TVM x86 bit-exact with reference: {np.array_equal(tvm_out, integer_out)}")
     print(f"integer vs simulated outputs equal: {100.0 * np.isclose(integer_out, simulated_out, rtol=0, atol=1e-6).mean():.2f}%")
+    if args.onnx:
+        import onnxruntime as ort
+
+        from hago_ir.onnx_export import export_qdq, onnxruntime_session
+
+        model = export_qdq(realized).SerializeToString()
+        sessions = {
+            "default onnxruntime": ort.InferenceSession(model, providers=["CPUExecutionProvider"]),
+            "without DoubleQDQPairsRemover": onnxruntime_session(model),
+        }
+        for label, session in sessions.items():
+            name = session.get_inputs()[0].name
+            out = np.concatenate([session.run(None, {name: images[i : i + 1]})[0] for i in range(len(images))])
+            print(f"ONNX QDQ export, {label}: {100.0 * (out.argmax(1) == integer_out.argmax(1)).mean():.1f}% "
+                  f"same top-1 as the reference, max diff {np.abs(out - integer_out).max():.3g}, "
+                  f"accuracy {accuracy(out):.2f}%")
     return 0
 
 
