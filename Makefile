@@ -1,5 +1,5 @@
 # hago: the two entry points of the README.
-#   make example  - set up, then run the main job on the bundled Fashion-MNIST CNN
+#   make example  - set up, then quantize the bundled Fashion-MNIST CNN end to end (hago quantize)
 #   make test     - set up, then run the whole test suite (lit + FileCheck, then pytest)
 # Both create .venv on first use, from pyproject.toml's pinned dependencies.
 
@@ -20,12 +20,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 example: $(STAMP)
-	@mkdir -p $(OUT)
-	@echo "== hago-opt: import examples/fashion_cnn/model.onnx and canonicalize it"
-	$(BIN)/hago-opt examples/fashion_cnn/model.onnx -p hago-canonicalize -o $(OUT)/model.mlir
-	@grep -v 'qsim.constant' $(OUT)/model.mlir | cut -c1-160
-	@echo "== reference interpreter next to onnxruntime, on 200 Fashion-MNIST test images"
-	$(BIN)/python examples/compare_with_onnxruntime.py $(OUT)/model.mlir examples/fashion_cnn/model.onnx examples/fashion_cnn/test.npz --samples 200
+	@echo "== hago quantize: the bundled Fashion-MNIST CNN for the Cortex-A72's int16 accumulators"
+	$(BIN)/hago quantize examples/fashion_cnn/model.onnx --spec arm-a72-i16 \
+	  --calib examples/fashion_cnn/calib.npz --eval examples/fashion_cnn/test.npz \
+	  --search random --budget 80 --target x86 --out $(OUT)
 
 lit: $(STAMP)
 	$(BIN)/lit -sv test/filecheck

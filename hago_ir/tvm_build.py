@@ -11,11 +11,17 @@ After emission (hago_ir.relax_backend). `hago build` and the Python API call
   (scripts/install_cross_toolchain.sh installs it);
 - `cuda`: CUDA through TVM's default GPU schedules (dlight); compiled with nvcc
   even where no GPU is present.
-Builds are untuned (TVM's default schedules); fast kernels are issue 7's work.
+Untuned builds use TVM's default schedules (naive loops on CPU). With
+`tune_trials > 0` MetaSchedule tunes every kernel (xgboost cost model) and
+records the results in a JSON database in `tuning_dir`, keyed by workload and
+target; a later build with the same `tuning_dir` and `tune_trials=0` applies
+the database without tuning again. Tuning needs the `tune` extra
+(psutil, xgboost-cpu, cloudpickle).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,14 +40,19 @@ def host_has_vnni() -> bool:
         return False
 
 
+def _cores() -> int:
+    """Cores for the x86 targets (MetaSchedule requires the count in the target)."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
 def tvm_target(name: str):
     import tvm
 
     if name == "x86":
         mcpu = "cascadelake" if host_has_vnni() else "haswell"
-        return tvm.target.Target({"kind": "llvm", "mcpu": mcpu})
+        return tvm.target.Target({"kind": "llvm", "mcpu": mcpu, "num-cores": _cores()})
     if name == "x86-vnni":
-        return tvm.target.Target({"kind": "llvm", "mcpu": "cascadelake"})
+        return tvm.target.Target({"kind": "llvm", "mcpu": "cascadelake", "num-cores": _cores()})
     if name == "aarch64":
         return tvm.target.Target({
             "kind": "llvm", "mtriple": "aarch64-linux-gnu", "mcpu": "cortex-a72", "mattr": ["+neon"],
@@ -100,11 +111,43 @@ class Build:
         return [result.numpy()]
 
 
-def build(relax_module, target: str = "x86") -> Build:
-    """Compile a Relax module (from hago_ir.relax_backend.to_relax) for `target`."""
+def tune(relax_module, target_object, trials: int, tuning_dir: str | Path, trials_per_task: int | None = None):
+    """MetaSchedule-tune (trials > 0) and/or apply the database in `tuning_dir`."""
+    import tvm
+
+    tuning_dir = Path(tuning_dir)
+    if trials <= 0 and not (tuning_dir / "database_workload.json").is_file():
+        raise HagoError(f"{tuning_dir}: no tuning database there; tune first (a positive trial count)")
+    if trials > 0:
+        for module in ("psutil", "xgboost", "cloudpickle"):
+            try:
+                __import__(module)
+            except ImportError:
+                raise HagoError(
+                    f"tuning needs {module}: pip install -e '.[tune]'"
+                ) from None
+        tuning_dir.mkdir(parents=True, exist_ok=True)
+    pipeline = tvm.relax.pipeline.static_shape_tuning_pipeline(
+        total_trials=trials, target=target_object, work_dir=str(tuning_dir),
+        max_trials_per_task=trials_per_task,
+    )
+    return pipeline(relax_module)
+
+
+def build(relax_module, target: str = "x86", tune_trials: int = 0, tuning_dir: str | Path | None = None,
+          trials_per_task: int | None = None) -> Build:
+    """Compile a Relax module (from hago_ir.relax_backend.to_relax) for `target`.
+
+    With `tuning_dir`, kernels are MetaSchedule-tuned (`tune_trials` in all) or
+    taken from the database already there (`tune_trials=0`).
+    """
     import tvm
 
     target_object = tvm_target(target)
+    if tuning_dir is not None:
+        if target == "cuda":
+            raise HagoError("tuning is implemented for CPU targets only")
+        relax_module = tune(relax_module, target_object, tune_trials, tuning_dir, trials_per_task)
     if target == "cuda":
         from tvm.s_tir import dlight
 
