@@ -827,7 +827,7 @@ class ConcatOp(IRDLOperation):
 # Simulated quantization
 # --------------------------------------------------------------------------
 
-QUANTIZE_KINDS = ("input", "weight", "activation", "bias")
+QUANTIZE_KINDS = ("input", "weight", "activation", "bias", "accumulator")
 OVERFLOW_MODES = ("wrap", "saturate")
 
 
@@ -835,7 +835,10 @@ OVERFLOW_MODES = ("wrap", "saturate")
 class SimulatedQuantizeOp(_UnaryElementwise):
     """Quantize-dequantize in float: rounding, saturation and accumulator overflow.
 
-    `kind` says what the edge carries (input, weight, activation, bias);
+    `kind` says what the edge carries (input, weight, activation, bias, or
+    accumulator: the sums of a conv2d / dense / add going straight into a ReLU or
+    Clip, which real int8 kernels fuse; only the accumulator is simulated there,
+    and the ReLU's output edge is the one quantized);
     `dtype` is the integer container (i8, i16, i32) and `signed` its signedness;
     `effective_bits` (within [`min_bits`, `max_bits`]) is what the search picks.
     `threshold` (one value, or one per channel along `axis`) comes from

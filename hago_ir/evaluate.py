@@ -139,7 +139,8 @@ def evaluate_all(model: Path, out_dir: Path, data: dict[str, np.ndarray], sample
     searched = out_dir / "4-searched.mlir"
     forms = [
         ("float (onnxruntime)", model),
-        ("simulated (search)", searched if searched.is_file() else out_dir / "3-calibrated.mlir"),
+        ("simulated (search)" if searched.is_file() else "simulated (calibrated, no search)",
+         searched if searched.is_file() else out_dir / "3-calibrated.mlir"),
         ("integer reference (realized)", out_dir / "5-realized.mlir"),
         ("ONNX QDQ (onnxruntime)", out_dir / "model.qdq.onnx"),
     ]

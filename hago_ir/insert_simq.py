@@ -14,6 +14,12 @@ would hand it. Each carries:
 - `accumulator` and `overflow` on the output edges of integer conv2d / dense:
   the interpreter simulates the sum held in that accumulator, wrapping or
   saturating, before requantizing it.
+A conv2d / dense / add whose result goes only into integer ReLU / Clip ops is
+fused with them, as int8 kernels do: the edge between them gets a simulated
+quantize of kind `accumulator` (the sums as the accumulator holds them, not
+re-quantized, no search over it), so the first real quantization is the
+ReLU's output, unsigned and within [0, 6] for ReLU6, instead of a signed edge
+over the conv's whole range that the ReLU then halves.
 One simulated quantize is shared by all consumers that need the same thing.
 """
 
@@ -50,6 +56,22 @@ def _signless(type_: IntegerType) -> IntegerType:
     return IntegerType(type_.width.data)
 
 
+_FUSABLE_PRODUCERS = (qsim.Conv2dOp, qsim.DenseOp, qsim.AddOp)
+_FUSABLE_ACTIVATIONS = (qsim.ReluOp, qsim.ClipOp)
+
+
+def _fused_accumulator(value: SSAValue) -> IntegerType | None:
+    """The accumulator type when `value` (an integer conv2d / dense / add result) feeds only integer ReLU / Clip."""
+    producer = value.owner
+    if not isinstance(producer, _FUSABLE_PRODUCERS) or not is_quantized(producer):
+        return None
+    users = [use.operation for use in value.uses]
+    if not users or not all(isinstance(u, _FUSABLE_ACTIVATIONS) and is_quantized(u) for u in users):
+        return None
+    accumulator = producer.attributes.get(ACCUMULATOR)
+    return accumulator if isinstance(accumulator, IntegerType) else None
+
+
 def _kind(value: SSAValue) -> str:
     if isinstance(value, BlockArgument):
         return "input"
@@ -74,7 +96,7 @@ def make_simulated_quantize(
     accumulator: tuple[IntegerType, str] | None = None,
 ) -> qsim.SimulatedQuantizeOp:
     width = dtype.width.data
-    low = width if kind == "bias" else min(MIN_EFFECTIVE_BITS, width)
+    low = width if kind in ("bias", "accumulator") else min(MIN_EFFECTIVE_BITS, width)
     properties = {
         "kind": StringAttr(kind),
         "dtype": _signless(dtype),
@@ -100,7 +122,7 @@ class _Inserter:
         self.made: dict[tuple, SSAValue] = {}
 
     def quantized(self, value: SSAValue, kind: str, dtype: IntegerType, axis: int | None) -> SSAValue:
-        accumulator = _accumulator_of(value.owner) if kind == "activation" else None
+        accumulator = _accumulator_of(value.owner) if kind in ("activation", "accumulator") else None
         key = (value, kind, dtype, axis, accumulator)
         if key not in self.made:
             op = make_simulated_quantize(value, kind, dtype, axis, accumulator)
@@ -120,8 +142,12 @@ class _Inserter:
         assert isinstance(dtypes, ArrayAttr)
         for index, value in enumerate(data_operands(op)):
             kind = _kind(value)
+            dtype = dtypes.data[index]
+            fused = _fused_accumulator(value) if isinstance(op, _FUSABLE_ACTIVATIONS) else None
+            if fused is not None:
+                kind, dtype = "accumulator", fused
             axis = 0 if kind == "weight" and isinstance(op, (qsim.Conv2dOp, qsim.DenseOp)) and index == 1 else None
-            quantized = self.quantized(value, kind, dtypes.data[index], axis)
+            quantized = self.quantized(value, kind, dtype, axis)
             op.operands[index] = quantized
         if isinstance(op, (qsim.Conv2dOp, qsim.DenseOp)) and op.bias is not None:
             accumulator = op.attributes.get(ACCUMULATOR)

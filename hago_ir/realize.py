@@ -26,6 +26,7 @@ backends take.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import NoReturn
@@ -86,12 +87,15 @@ class Scaled:
 
 @dataclass
 class Added:
-    """An integer add's result: lhs + rhs, formed in `accumulator` when materialized."""
+    """An integer add's result: lhs + rhs, formed in `accumulator` when materialized,
+    clipped to [low, high] in real units (a fused ReLU)."""
 
     op: qsim.AddOp
     lhs: IntValue
     rhs: IntValue
     accumulator: IntegerType
+    low: float = -math.inf
+    high: float = math.inf
 
 
 @dataclass
@@ -131,6 +135,7 @@ class _Realizer:
     integers: dict[SSAValue, IntValue] = field(default_factory=dict)  # old simq results -> realized
     expressions: dict[SSAValue, Expression] = field(default_factory=dict)  # old int-op results
     dequantized: dict[SSAValue, SSAValue] = field(default_factory=dict)
+    fused: dict[SSAValue, SSAValue] = field(default_factory=dict)  # accumulator simq results -> int-op results
 
     def __post_init__(self) -> None:
         old = self.function.body.block
@@ -206,6 +211,13 @@ class _Realizer:
         kind = op.kind.data
         if kind == "bias":
             return  # realized by its conv2d / dense, on the accumulator's grid
+        if kind == "accumulator":
+            # Sums going straight into a ReLU / Clip: nothing to materialize here;
+            # the activation folds into the requantize of its own output edge.
+            if op.input not in self.expressions:
+                _fail(op, "an accumulator edge must follow an integer conv2d, dense or add")
+            self.fused[op.output] = op.input
+            return
         if op.threshold is None:
             _fail(op, "has no threshold: run hago-calibrate before hago-realize")
         source = op.input
@@ -254,13 +266,17 @@ class _Realizer:
         result = op.results[0]
         if isinstance(op, (qsim.Conv2dOp, qsim.DenseOp)):
             self.expressions[result] = Scaled(self.realize_linear(op))
-        elif isinstance(op, qsim.ReluOp):
-            inner = self.scaled_operand(op, op.input)
-            self.expressions[result] = Scaled(inner.base, max(inner.low, 0.0), inner.high)
-        elif isinstance(op, qsim.ClipOp):
-            inner = self.scaled_operand(op, op.input)
-            low, high = op.min.value.data, op.max.value.data
-            self.expressions[result] = Scaled(inner.base, max(inner.low, low), min(inner.high, high))
+        elif isinstance(op, (qsim.ReluOp, qsim.ClipOp)):
+            low, high = (0.0, math.inf) if isinstance(op, qsim.ReluOp) else (op.min.value.data, op.max.value.data)
+            if op.input in self.fused:
+                inner = self.expressions[self.fused[op.input]]
+            else:
+                inner = self.scaled_operand(op, op.input)
+            if isinstance(inner, Concatenated):
+                _fail(op, "a ReLU / Clip fused into a concat cannot be realized")
+            self.expressions[result] = dataclasses.replace(
+                inner, low=max(inner.low, low), high=min(inner.high, high)
+            )
         elif isinstance(op, qsim.AddOp):
             accumulator = op.attributes.get(ACCUMULATOR)
             if not isinstance(accumulator, IntegerType):
@@ -420,6 +436,11 @@ class _Realizer:
         except ValueError as error:
             _fail(expression.op, f"cannot rescale its operands to scale {scale:g}: {error}")
         qmin, qmax = _range(op)
+        if expression.low > -math.inf:
+            qmin = max(qmin, int(np.rint(expression.low / scale)))
+        if expression.high < math.inf:
+            qmax = min(qmax, int(np.rint(expression.high / scale)))
+        qmax = max(qmax, qmin)
         accumulator = qnn.integer_type(expression.accumulator.width.data, True)
         new = self.emit(
             qnn.AddOp(lhs.value, rhs.value, _dtype(op), rescales[0], rescales[1], shift, accumulator, scale, qmin, qmax),

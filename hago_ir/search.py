@@ -81,7 +81,7 @@ class SearchResult:
 def search_edges(module: ModuleOp) -> list[Edge]:
     edges = []
     for op in find_function(module).body.walk():
-        if isinstance(op, qsim.SimulatedQuantizeOp) and op.kind.data != "bias":
+        if isinstance(op, qsim.SimulatedQuantizeOp) and op.kind.data not in ("bias", "accumulator"):
             owner = op.input.owner
             if isinstance(owner, qsim.ConstantOp) and owner.sym_name is not None:
                 name = owner.sym_name.data

@@ -1,4 +1,8 @@
-"""Train a small ResNet-style CNN on Fashion-MNIST and export it to ONNX.
+"""Train a small ResNet-style (or MobileNetV2-style) CNN on Fashion-MNIST and export it to ONNX.
+
+``--arch mobilenetv2`` trains the MobileNetV2-style net instead (stride-2 stem,
+inverted residuals with depthwise 3x3 conv and ReLU6; about 40k params); the
+benchmarks keep it in ~/.cache/hago/models/fashion_mobilenet/ (``--out``).
 
 Model: conv3x3(1->16)+BN+ReLU stem, three residual basic blocks
 (16->16 stride 1; 16->32 stride 2 and 32->64 stride 2, both with a 1x1 conv+BN
@@ -59,7 +63,54 @@ def _require(name: str, hint: str):
         )
 
 
-def build_model(nn):
+def build_mobilenet(nn):
+    """MobileNetV2-style: stride-2 stem, inverted residuals (1x1 expand, 3x3 depthwise,
+    1x1 project) with ReLU6 - the HAGO paper's hard case for int8."""
+
+    class InvertedResidual(nn.Module):
+        def __init__(self, cin: int, cout: int, stride: int, expand: int):
+            super().__init__()
+            hidden = cin * expand
+            self.use_residual = stride == 1 and cin == cout
+            self.block = nn.Sequential(
+                nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True),
+                nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
+                nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True),
+                nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout),
+            )
+
+        def forward(self, x):
+            y = self.block(x)
+            return x + y if self.use_residual else y
+
+    class FashionMobileNet(nn.Module):
+        def __init__(self, num_classes: int = 10):
+            super().__init__()
+            self.stem = nn.Sequential(
+                nn.Conv2d(1, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6(inplace=True)
+            )
+            self.blocks = nn.Sequential(
+                InvertedResidual(16, 16, 1, 2),
+                InvertedResidual(16, 24, 2, 4),
+                InvertedResidual(24, 24, 1, 4),
+                InvertedResidual(24, 32, 1, 4),
+                InvertedResidual(32, 32, 1, 4),
+            )
+            self.head = nn.Sequential(nn.Conv2d(32, 96, 1, bias=False), nn.BatchNorm2d(96), nn.ReLU6(inplace=True))
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(96, num_classes)
+
+        def forward(self, x):
+            x = self.head(self.blocks(self.stem(x)))
+            return self.fc(self.pool(x).flatten(1))
+
+    return FashionMobileNet()
+
+
+def build_model(nn, arch: str = "resnet"):
+    if arch == "mobilenetv2":
+        return build_mobilenet(nn)
+
     class BasicBlock(nn.Module):
         def __init__(self, cin: int, cout: int, stride: int):
             super().__init__()
@@ -109,6 +160,8 @@ def main(argv=None) -> int:
         default=REPO / "examples" / "fashion_cnn",
         help="output folder for model.onnx, calib.npz, test.npz (default: %(default)s)",
     )
+    ap.add_argument("--arch", choices=["resnet", "mobilenetv2"], default="resnet",
+                    help="ResNet-style (the bundled example) or MobileNetV2-style (depthwise, ReLU6)")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument(
@@ -141,7 +194,9 @@ def main(argv=None) -> int:
     np.random.seed(args.seed)
     torch.use_deterministic_algorithms(True)
 
-    model = build_model(nn)
+    model = build_model(nn, args.arch)
+    if args.arch == "mobilenetv2":
+        model = model.to(memory_format=torch.channels_last)
     print(f"model: {sum(p.numel() for p in model.parameters())} parameters")
     xtr_t, ytr_t = torch.from_numpy(xtr), torch.from_numpy(ytr)
     steps_per_epoch = (len(xtr) + args.batch_size - 1) // args.batch_size

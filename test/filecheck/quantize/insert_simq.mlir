@@ -11,7 +11,10 @@
 // CHECK: %b1 = qsim.constant "conv1.bias" dense<1.000000e-01> : tensor<4xf32>
 // CHECK-NEXT: %b1.q = qsim.simulated_quantize %b1 {kind = "bias", dtype = i16, signed = true, effective_bits = 16 : i64, min_bits = 16 : i64, max_bits = 16 : i64} : tensor<4xf32>
 // CHECK-NEXT: %conv1 = qsim.conv2d %x.q, %w1.q, %b1.q {{.*}} : (tensor<1x2x4x4xf32>, tensor<4x2x3x3xf32>, tensor<4xf32>) -> tensor<1x4x4x4xf32>
-// CHECK-NEXT: %conv1.q = qsim.simulated_quantize %conv1 {kind = "activation", dtype = i8, signed = true, effective_bits = 8 : i64, min_bits = 4 : i64, max_bits = 8 : i64, accumulator = i16, overflow = "wrap"} : tensor<1x4x4x4xf32>
+// conv1 feeds only a ReLU: fused, so the edge between them holds the
+// accumulator (simulated, not re-quantized, not searched); the ReLU's output
+// is the first quantized edge.
+// CHECK-NEXT: %conv1.q = qsim.simulated_quantize %conv1 {kind = "accumulator", dtype = i16, signed = true, effective_bits = 16 : i64, min_bits = 16 : i64, max_bits = 16 : i64, accumulator = i16, overflow = "wrap"} : tensor<1x4x4x4xf32>
 // CHECK-NEXT: %relu1 = qsim.relu %conv1.q {{.*}} : tensor<1x4x4x4xf32>
 // CHECK-NEXT: %relu1.q = qsim.simulated_quantize %relu1 {kind = "activation", dtype = i8, signed = true, effective_bits = 8 : i64, min_bits = 4 : i64, max_bits = 8 : i64} : tensor<1x4x4x4xf32>
 // CHECK: %w2 = qsim.constant "conv2.weight" dense<-2.500000e-01> : tensor<4x4x3x3xf32>

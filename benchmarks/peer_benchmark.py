@@ -1,0 +1,345 @@
+"""Accuracy, latency and search time of hago against its peers; writes docs/BENCHMARKS.md.
+
+    .venv/bin/python benchmarks/peer_benchmark.py [--budget 80] [--quick]
+
+Accuracy, per model and spec, on the same calibration samples for everyone and
+the held-out test split (top-1 agreement with float for the ImageNet model,
+which has no labels offline):
+- float (onnxruntime);
+- hago with search (random search, `--budget` trials, accuracy objective; the
+  agreement objective for the ImageNet model) and hago with every edge at its
+  container's full bits (no search), both as realized integer models run by
+  hago's integer reference interpreter (bit-exact with the TVM build);
+- onnxruntime's `quantize_static` (QDQ, per-channel weights, u8 activations /
+  s8 weights, MinMax, Entropy and Percentile calibration).
+onnxruntime's int8 kernels accumulate in int32, so its rows are for x86
+(the arm-a72-i16 rows are hago's alone: no peer models int16 accumulation).
+
+Latency at batch 1 on this machine, side by side in one run: onnxruntime
+float, onnxruntime int8 (QDQ, MinMax), TVM float (the float model through
+hago's own Relax emission) and hago int8 (TVM), all untuned unless
+`--tune-trials` is given (then both TVM builds are tuned the same way).
+
+Models (built by scripts, cached outside git; missing ones are skipped and
+reported): the bundled Fashion-MNIST ResNet-style CNN; the MobileNetV2-style
+Fashion-MNIST CNN (`scripts/train_fashion_cnn.py --arch mobilenetv2 --out
+~/.cache/hago/models/fashion_mobilenet`); the pretrained ImageNet MobileNetV2
+(`scripts/export_mobilenet_v2.py`); ResNet-18 with random weights for latency
+(`scripts/export_resnet18.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = Path.home() / ".cache" / "hago" / "models"
+FASHION = REPO / "examples" / "fashion_cnn"
+
+
+def accuracy_models() -> dict[str, dict]:
+    models = {
+        "Fashion-MNIST ResNet-style": {
+            "onnx": FASHION / "model.onnx", "calib": FASHION / "calib.npz", "test": FASHION / "test.npz",
+            "objective": "accuracy", "labelled": True,
+        },
+        "Fashion-MNIST MobileNetV2-style": {
+            "onnx": CACHE / "fashion_mobilenet" / "model.onnx", "calib": CACHE / "fashion_mobilenet" / "calib.npz",
+            "test": CACHE / "fashion_mobilenet" / "test.npz", "objective": "accuracy", "labelled": True,
+        },
+        "ImageNet MobileNetV2 (pretrained)": {
+            "onnx": CACHE / "mobilenet_v2.onnx", "crops": CACHE / "mobilenet_v2_crops.npz",
+            "objective": "agreement", "labelled": False,
+        },
+    }
+    return models
+
+
+def split_crops(path: Path, work: Path) -> tuple[Path, Path]:
+    """The 64 photo crops: the first half calibrates, the second half evaluates (agreement)."""
+    crops = np.load(path)
+    key = [k for k in crops.files if k != "label"][0]
+    x = crops[key]
+    calib, test = work / "imagenet_calib.npz", work / "imagenet_test.npz"
+    np.savez(calib, input=x[: len(x) // 2])
+    np.savez(test, input=x[len(x) // 2 :])
+    return calib, test
+
+
+class CalibrationReader:
+    """onnxruntime's CalibrationDataReader over the same samples hago calibrates on."""
+
+    def __init__(self, name: str, samples: np.ndarray) -> None:
+        self.items = iter([{name: samples[i : i + 1].astype(np.float32)} for i in range(len(samples))])
+
+    def get_next(self):
+        return next(self.items, None)
+
+
+def ort_quantize(model: Path, calib: Path, method: str, out: Path) -> Path:
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    prepared = out.with_suffix(".pre.onnx")
+    quant_pre_process(str(model), str(prepared), skip_symbolic_shape=True)
+    name = onnx.load(str(prepared)).graph.input[0].name
+    data = np.load(calib)
+    samples = data[[k for k in data.files if k != "label"][0]]
+    quantize_static(
+        str(prepared), str(out), CalibrationReader(name, samples), quant_format=QuantFormat.QDQ,
+        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+        calibrate_method=getattr(CalibrationMethod, method),
+    )
+    return out
+
+
+def run_accuracy(args, work: Path, log) -> tuple[list[dict], list[str]]:
+    from hago_ir.evaluate import evaluate
+    from hago_ir.model_io import load_npz
+    from hago_ir.pipeline import quantize
+
+    rows, skipped = [], []
+    for name, spec in accuracy_models().items():
+        if not spec["onnx"].is_file():
+            skipped.append(f"{name}: {spec['onnx']} is missing (see the script's docstring)")
+            continue
+        if "crops" in spec:
+            if not spec["crops"].is_file():
+                skipped.append(f"{name}: {spec['crops']} is missing")
+                continue
+            spec["calib"], spec["test"] = split_crops(spec["crops"], work)
+        test = load_npz(spec["test"])
+        samples = args.samples if spec["labelled"] else len(next(iter(test.values())))
+        float_result = evaluate(spec["onnx"], test, samples, time_it=False)
+        base = {"model": name, "samples": samples, "labelled": spec["labelled"]}
+
+        def score(result: dict) -> float:
+            return result["accuracy"] if spec["labelled"] else result["agreement"]
+
+        float_score = float_result["accuracy"] if spec["labelled"] else 100.0
+        rows.append({**base, "spec": "-", "method": "float (onnxruntime)", "score": float_score, "seconds": None})
+        for method in ("MinMax", "Entropy", "Percentile"):
+            log(f"{name}: onnxruntime quantize_static {method}")
+            started = time.perf_counter()
+            try:
+                peer = ort_quantize(spec["onnx"], spec["calib"], method, work / f"{name[:12]}-{method}.onnx")
+            except Exception as error:  # noqa: BLE001 - a peer failing is a result, not a crash
+                rows.append({**base, "spec": "x86 (int32 acc.)", "method": f"onnxruntime {method}",
+                             "score": None, "note": str(error).splitlines()[0][:120], "seconds": None})
+                continue
+            seconds = time.perf_counter() - started
+            result = evaluate(peer, test, samples, reference=spec["onnx"], time_it=False)
+            rows.append({**base, "spec": "x86 (int32 acc.)", "method": f"onnxruntime quantize_static {method}",
+                         "score": score(result), "seconds": round(seconds, 1)})
+        for hw in args.specs:
+            for search in ("random", None):
+                label = f"hago, random search ({args.budget} trials)" if search else "hago, all edges 8 bits (no search)"
+                log(f"{name}: {label} on {hw}")
+                out = work / f"{name[:12]}-{hw}-{search or 'none'}".replace(" ", "_")
+                started = time.perf_counter()
+                result = quantize(
+                    spec["onnx"], spec["calib"], out, spec["test"], spec=hw, search=search,
+                    objective=spec["objective"], budget=args.budget, target=None, eval_samples=samples,
+                    log=lambda message: None,
+                )
+                seconds = time.perf_counter() - started
+                realized = {row["name"]: row for row in result.metrics["rows"]}["integer reference (realized)"]
+                value = realized["accuracy"] if spec["labelled"] else realized["agreement"]
+                search_info = result.metrics.get("search") or {}
+                rows.append({**base, "spec": hw, "method": label, "score": value,
+                             "seconds": search_info.get("seconds"), "pipeline_seconds": round(seconds, 1),
+                             "mean_bits": search_info.get("mean_bits"), "trials": search_info.get("trials")})
+        for row in rows:
+            if row["model"] == name and row["score"] is not None:
+                row["drop"] = round(float_score - row["score"], 2)
+    return rows, skipped
+
+
+def _median_ms(function, repeats: int = 30) -> float:
+    for _ in range(3):
+        function()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return 1000.0 * statistics.median(times)
+
+
+def run_latency(args, work: Path, log) -> tuple[list[dict], list[str]]:
+    import tvm
+    from tvm import relax
+
+    from hago_ir.canonicalize import canonicalize
+    from hago_ir.onnx_export import onnxruntime_session
+    from hago_ir.onnx_frontend import import_onnx
+    from hago_ir.pipeline import quantize
+    from hago_ir.relax_backend import to_relax
+    from hago_ir.tools.hago_run import load_module
+    from hago_ir.tvm_build import build
+
+    candidates = {
+        "ResNet-18 (random weights)": (CACHE / "resnet18.onnx", CACHE / "resnet18_calib.npz"),
+        "ImageNet MobileNetV2": (CACHE / "mobilenet_v2.onnx", None),
+        "Fashion-MNIST ResNet-style": (FASHION / "model.onnx", FASHION / "calib.npz"),
+    }
+    rows, skipped = [], []
+    for name, (model, calib) in candidates.items():
+        if name not in args.latency_models:
+            continue
+        if not model.is_file():
+            skipped.append(f"{name}: {model} is missing (see the script's docstring)")
+            continue
+        if calib is None:
+            calib, _ = split_crops(CACHE / "mobilenet_v2_crops.npz", work)
+        samples = np.load(calib)
+        x = samples[[k for k in samples.files if k != "label"][0]][:1].astype(np.float32)
+        log(f"{name}: onnxruntime float and int8")
+        float_session = onnxruntime_session(str(model))
+        input_name = float_session.get_inputs()[0].name
+        ort_float = _median_ms(lambda: float_session.run(None, {input_name: x}))
+        quantized = ort_quantize(model, calib, "MinMax", work / f"lat-{name[:10]}.onnx")
+        int8_session = onnxruntime_session(str(quantized))
+        ort_int8 = _median_ms(lambda: int8_session.run(None, {input_name: x}))
+        log(f"{name}: TVM float (hago's Relax emission) and hago int8")
+        float_module = import_onnx(str(model))
+        canonicalize(float_module)
+        tuning = {}
+        if args.tune_trials:
+            tuning = {"tune_trials": args.tune_trials, "trials_per_task": args.trials_per_task}
+        started = time.perf_counter()
+        tvm_float = build(to_relax(float_module), "x86",
+                          tuning_dir=work / f"tune-float-{name[:10]}" if tuning else None, **tuning)
+        float_build_seconds = time.perf_counter() - started
+        out = work / f"lat-hago-{name[:10]}".replace(" ", "_")
+        quantize(model, calib, out, None, spec="x86-vnni", search=None, target=None, eval_samples=1,
+                 log=lambda message: None)
+        started = time.perf_counter()
+        hago_int8 = build(to_relax(load_module(str(out / "5-realized.mlir"))), "x86",
+                          tuning_dir=work / f"tune-int8-{name[:10]}" if tuning else None, **tuning)
+        int8_build_seconds = time.perf_counter() - started
+
+        def vm_runner(built):
+            vm = relax.VirtualMachine(built.executable, tvm.cpu())
+            tensor = tvm.runtime.tensor(x)
+            return lambda: vm["main"](tensor)
+
+        repeats = 5 if not args.tune_trials else 30
+        tvm_float_ms = _median_ms(vm_runner(tvm_float), repeats)
+        hago_ms = _median_ms(vm_runner(hago_int8), repeats)
+        rows.append({
+            "model": name, "ort_float_ms": round(ort_float, 3), "ort_int8_ms": round(ort_int8, 3),
+            "tvm_float_ms": round(tvm_float_ms, 3), "hago_int8_ms": round(hago_ms, 3),
+            "tuned": bool(args.tune_trials), "tvm_float_build_s": round(float_build_seconds, 1),
+            "hago_build_s": round(int8_build_seconds, 1),
+        })
+    return rows, skipped
+
+
+def render(accuracy: list[dict], latency: list[dict], skipped: list[str], args, seconds: float) -> str:
+    import onnxruntime
+    import tvm
+    import xdsl
+
+    cpu = "unknown"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    vnni = "avx512_vnni" in Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else False
+    lines = [
+        "# Benchmarks: hago against its peers",
+        "",
+        f"Generated by `{' '.join(['.venv/bin/python', 'benchmarks/peer_benchmark.py', *sys.argv[1:]])}` "
+        f"in {seconds / 60:.1f} min.",
+        "",
+        f"Machine: {cpu}, {len(__import__('os').sched_getaffinity(0))} cores, AVX-512 VNNI: {'yes' if vnni else 'no'}; "
+        f"Python {platform.python_version()}, onnxruntime {onnxruntime.__version__}, TVM {tvm.__version__}, "
+        f"xDSL {getattr(xdsl, '__version__', '0.75.0')}.",
+        "",
+        "## Accuracy",
+        "",
+        "Score: top-1 test accuracy for the Fashion-MNIST models (held-out test split), top-1 agreement "
+        "with float for the ImageNet model (photo crops: half calibrate, half evaluate). Drop: float minus score, "
+        "in points. hago rows are the realized integer models (integer reference interpreter, bit-exact with "
+        "the TVM build). onnxruntime sums int8 products in int32, like x86-vnni; no peer models arm-a72-i16's "
+        "int16 accumulators.",
+        "",
+        "| model | spec | method | score | drop | mean bits | search time |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in accuracy:
+        score = "failed: " + row.get("note", "") if row["score"] is None else f"{row['score']:.2f}%"
+        drop = "-" if row.get("drop") is None else f"{row['drop']:+.2f}"
+        bits = "-" if row.get("mean_bits") is None else f"{row['mean_bits']:.2f}"
+        search = "-" if row.get("seconds") is None or "search" not in row["method"] else (
+            f"{row['seconds']} s ({row['trials']} trials)")
+        lines.append(f"| {row['model']} | {row['spec']} | {row['method']} | {score} | {drop} | {bits} | {search} |")
+    lines += ["", "## Latency (batch 1)", ""]
+    if latency:
+        tuned = "MetaSchedule-tuned" if args.tune_trials else "untuned (TVM's default schedules)"
+        lines += [
+            f"TVM builds are {tuned}. Medians of repeated runs, milliseconds; ratios against onnxruntime int8.",
+            "",
+            "| model | onnxruntime float | onnxruntime int8 | TVM float | hago int8 (TVM) | hago / ort int8 | hago / TVM float |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for row in latency:
+            lines.append(
+                f"| {row['model']} | {row['ort_float_ms']} | {row['ort_int8_ms']} | {row['tvm_float_ms']} | "
+                f"{row['hago_int8_ms']} | {row['hago_int8_ms'] / row['ort_int8_ms']:.2f}x | "
+                f"{row['hago_int8_ms'] / row['tvm_float_ms']:.2f}x |"
+            )
+    else:
+        lines.append("Not measured in this run.")
+    if skipped:
+        lines += ["", "## Skipped", ""] + [f"- {line}" for line in skipped]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=int, default=80, help="hago's search trials per model and spec")
+    parser.add_argument("--samples", type=int, default=1000, help="test samples (labelled models)")
+    parser.add_argument("--specs", nargs="+", default=["x86-vnni", "arm-a72-i16"])
+    parser.add_argument("--latency-models", nargs="*",
+                        default=["ResNet-18 (random weights)", "ImageNet MobileNetV2", "Fashion-MNIST ResNet-style"])
+    parser.add_argument("--tune-trials", type=int, default=0, help="MetaSchedule trials per TVM build (0: untuned)")
+    parser.add_argument("--trials-per-task", type=int, default=32)
+    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--output", default=str(REPO / "docs" / "BENCHMARKS.md"))
+    parser.add_argument("--work", help="keep intermediate files here (default: a temporary directory)")
+    args = parser.parse_args()
+
+    def log(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as temporary:
+        work = Path(args.work or temporary)
+        work.mkdir(parents=True, exist_ok=True)
+        accuracy, skipped = ([], []) if args.skip_accuracy else run_accuracy(args, work, log)
+        latency, skipped_latency = run_latency(args, work, log)
+    text = render(accuracy, latency, skipped + skipped_latency, args, time.perf_counter() - started)
+    from hago_ir.model_io import write_atomically
+
+    write_atomically(args.output, lambda handle: handle.write(text))
+    (Path(args.output).with_suffix(".json")).write_text(json.dumps({"accuracy": accuracy, "latency": latency}, indent=2))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
