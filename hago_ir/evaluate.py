@@ -24,9 +24,19 @@ Runner = Callable[[np.ndarray], np.ndarray]  # one batch in, the first output ou
 
 
 def _onnx_runner(path: Path) -> tuple[Runner, Runner]:
+    import onnx
+    import onnxruntime as ort
+
     from hago_ir.onnx_export import onnxruntime_session
 
-    session = onnxruntime_session(str(path))
+    try:
+        producer = onnx.load(str(path), load_external_data=False).producer_name
+    except Exception as error:  # noqa: BLE001 - onnx raises several types for a bad file
+        raise HagoError(f"{path}: not a readable ONNX model ({str(error).splitlines()[0]})") from None
+    if producer == "hago":  # hago's QDQ exports need two onnxruntime optimizations off
+        session = onnxruntime_session(str(path))
+    else:  # anything else runs as onnxruntime runs it by default
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     declared = session.get_inputs()[0].shape
     fixed_batch = isinstance(declared[0], int)

@@ -20,7 +20,8 @@ What QDQ cannot say, and how it is approximated:
 - onnxruntime's `DoubleQDQPairsRemover` optimization merges back-to-back
   requantizations (Q -> DQ -> Q -> DQ, e.g. an edge re-quantized to fewer bits
   for a ReLU's consumer) into one pair, which drops the second rounding; run
-  the model with it disabled (`onnxruntime_session` does).
+  the model with it disabled (`onnxruntime_session` does, and also disables
+  QDQPropagationTransformer, which can make onnxruntime 1.32 reject a model).
 Run that way, the export matches the integer reference interpreter within one
 quantization step per edge (test/pytest/test_realize.py measures it).
 """
@@ -234,11 +235,16 @@ class _Exporter:
         raise HagoError("cannot tell the scale of a clipped edge")
 
 
-ORT_DISABLED_OPTIMIZERS = ("DoubleQDQPairsRemover",)
+# DoubleQDQPairsRemover drops back-to-back requantizations (see the module
+# docstring). QDQPropagationTransformer adds nothing here (every integer edge
+# already has its own Q/DQ on both sides of a reshape) and, combined with
+# QDQS8ToU8Transformer, makes onnxruntime 1.32 reject some int8 exports
+# ("output_dtype INT8 does not match y_zero_point type UINT8").
+ORT_DISABLED_OPTIMIZERS = ("DoubleQDQPairsRemover", "QDQPropagationTransformer")
 
 
 def onnxruntime_session(model: onnx.ModelProto | bytes | str):
-    """An onnxruntime CPU session for an exported model, with the one lossy fusion disabled."""
+    """An onnxruntime CPU session for a hago export, with the two harmful optimizations disabled."""
     import onnxruntime as ort
 
     if isinstance(model, onnx.ModelProto):
