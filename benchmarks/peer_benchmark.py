@@ -92,7 +92,12 @@ class CalibrationReader:
 
 def ort_quantize(model: Path, calib: Path, method: str, out: Path) -> Path:
     import onnx
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     prepared = out.with_suffix(".pre.onnx")
@@ -184,6 +189,7 @@ def _median_ms(function, repeats: int = 30) -> float:
 
 def run_latency(args, work: Path, log) -> tuple[list[dict], list[str]]:
     import tvm
+    from hago_ir.tools.hago_run import load_module
     from tvm import relax
 
     from hago_ir.canonicalize import canonicalize
@@ -191,8 +197,7 @@ def run_latency(args, work: Path, log) -> tuple[list[dict], list[str]]:
     from hago_ir.onnx_frontend import import_onnx
     from hago_ir.pipeline import quantize
     from hago_ir.relax_backend import to_relax
-    from hago_ir.tools.hago_run import load_module
-    from hago_ir.tvm_build import build
+    from hago_ir.tvm_build import build, uses_vnni
 
     candidates = {
         "ResNet-18 (random weights)": (CACHE / "resnet18.onnx", CACHE / "resnet18_calib.npz"),
@@ -231,7 +236,7 @@ def run_latency(args, work: Path, log) -> tuple[list[dict], list[str]]:
         quantize(model, calib, out, None, spec="x86-vnni", search=None, target=None, eval_samples=1,
                  log=lambda message: None)
         started = time.perf_counter()
-        hago_int8 = build(to_relax(load_module(str(out / "5-realized.mlir"))), "x86",
+        hago_int8 = build(to_relax(load_module(str(out / "5-realized.mlir")), vnni=uses_vnni("x86")), "x86",
                           tuning_dir=work / f"tune-int8-{name[:10]}" if tuning else None, **tuning)
         int8_build_seconds = time.perf_counter() - started
 

@@ -45,8 +45,8 @@ from hago_ir.hardware_spec import load_spec  # noqa: E402
 from hago_ir.insert_simq import insert_simulated_quantize  # noqa: E402
 from hago_ir.interpreter import make_interpreter, run_module  # noqa: E402
 from hago_ir.onnx_frontend import import_onnx  # noqa: E402
-from hago_ir.search import format_table, search, search_edges  # noqa: E402
 from hago_ir.onnx_simulation import OnnxRuntimeSimulator  # noqa: E402
+from hago_ir.search import format_table, search, search_edges  # noqa: E402
 from hago_ir.simulator import Simulator  # noqa: E402
 from hago_ir.topology import assign_topology  # noqa: E402
 

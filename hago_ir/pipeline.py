@@ -243,9 +243,10 @@ def quantize(
         import tempfile
 
         from hago_ir.relax_backend import to_relax
-        from hago_ir.tvm_build import build
+        from hago_ir.tvm_build import build, uses_vnni
 
-        built = build(to_relax(parse_module(out_dir / "5-realized.mlir")), options.target)
+        realized = parse_module(out_dir / "5-realized.mlir")
+        built = build(to_relax(realized, vnni=uses_vnni(options.target)), options.target)
         fd, temporary = tempfile.mkstemp(prefix=".model.", suffix=".so", dir=out_dir)
         os.close(fd)
         try:
@@ -258,7 +259,7 @@ def quantize(
         write_atomically(out_dir / f"model.{options.target}.s", lambda handle: handle.write(assembly))
 
     if library:
-        stages.run("build", {"target": options.target}, [library], stage_build)
+        stages.run("build", {"target": options.target, "kernels": "vnni-1"}, [library], stage_build)
 
     metrics: dict = {}
 

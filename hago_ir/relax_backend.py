@@ -12,7 +12,10 @@ successor, so every qnn op is spelled in plain Relax ops with explicit dtypes:
   sequence of hago_ir.numerics.rounding_right_shift, `clip`, `astype`;
 - `qnn.quantize` / `qnn.dequantize`: in float64, as the integer interpreter,
   so that the integer outputs are bit-exact with it;
-- data movement (reshape, transpose, pad, concat, max_pool2d) on integers as is.
+- data movement (reshape, transpose, pad, concat, max_pool2d) on integers as is;
+- for VNNI targets (`vnni=True`), u8 x s8 -> i32 conv2d calls the
+  hand-scheduled, `vpdpbusd`-tensorized kernel of hago_ir.vnni_kernels
+  (NHWC activations, weights packed at build time).
 Float ops left in the model (softmax, ...) are emitted in float32 and are
 therefore close to, not bit-exact with, the float64 interpreter.
 """
@@ -58,11 +61,13 @@ def _dtype_of(value: SSAValue) -> str:
 
 
 class _Emitter:
-    def __init__(self, function: func.FuncOp, batch: int) -> None:
+    def __init__(self, function: func.FuncOp, batch: int, vnni: bool = False) -> None:
         tvm, relax = _tvm()
         self.tvm, self.relax, self.op = tvm, relax, relax.op
         self.function = function
         self.batch = batch
+        self.vnni = vnni
+        self.kernel_count = 0
         self.builder = relax.BlockBuilder()
         self.values: dict[SSAValue, object] = {}
         self.handlers: dict[type[Operation], Callable[[Operation], object]] = {
@@ -225,8 +230,57 @@ class _Emitter:
             sums = self.cast(sums, storage)
         return sums
 
+    def vnni_applies(self, op: qnn.Conv2dOp) -> bool:
+        accumulator = qnn.element_type(op.output)
+        return (
+            self.vnni and _dtype_of(op.input) in ("uint8", "int8") and _dtype_of(op.weight) == "int8"
+            and isinstance(accumulator, IntegerType) and accumulator.width.data == 32
+            and op.overflow.data == "wrap" and op.groups.value.data == 1 and ints(op.dilations) == (1, 1)
+            and isinstance(op.weight.owner, qnn.ConstantOp)
+        )
+
+    def vnni_conv2d(self, op: qnn.Conv2dOp):
+        """NCHW u8 -> NHWC (padded) -> the hand-scheduled VNNI kernel -> NCHW int32 sums.
+
+        Signed (s8) activations are shifted by +128 into u8 (padding with 128,
+        the shifted zero) and the shift is taken back exactly with one
+        per-channel constant, 128 x the sum of that channel's weights.
+        """
+        from hago_ir.vnni_kernels import conv2d_nhwc_vnni, pack_weights
+
+        relax, op_ = self.relax, self.op
+        pads = ints(op.pads)
+        n, c, h, w = self.shape(op.input)
+        _, out_c, oh, ow = self.shape(op.output)
+        c4 = -(-c // 4) * 4
+        x = self.emit(op_.permute_dims(self.get(op.input), [0, 2, 3, 1]))
+        signed = _dtype_of(op.input) == "int8"
+        if signed:
+            x = self.cast(self.emit(op_.add(self.cast(x, "int16"), self.const(np.array(128), "int16"))), "uint8")
+        x = self.emit(op_.nn.pad(x, [0, 0, pads[0], pads[2], pads[1], pads[3], 0, c4 - c],
+                                 pad_value=128.0 if signed else 0.0))
+        weights = constant_integers(op.weight.owner)
+        packed = pack_weights(weights.astype(np.int8))
+        kernel = conv2d_nhwc_vnni(
+            (n, h + pads[0] + pads[2], w + pads[1] + pads[3], c4), packed.shape, ints(op.strides), (oh, ow)
+        )
+        self.kernel_count += 1
+        name = f"conv2d_vnni_{self.kernel_count}"
+        gvar = self.builder.add_func(kernel.with_attr("global_symbol", name), name)
+        out_type = relax.TensorType(shape=(n, oh, ow, packed.shape[0] * 16), dtype="int32")
+        sums = self.emit(relax.call_tir(gvar, [x, self.const(packed, "int8")], out_type))
+        if signed:
+            correction = np.zeros(packed.shape[0] * 16, dtype=np.int64)
+            correction[:out_c] = 128 * weights.reshape(out_c, -1).sum(axis=1)
+            sums = self.emit(op_.subtract(sums, self.const(correction.astype(np.int32), "int32")))
+        if packed.shape[0] * 16 != out_c:
+            sums = self.emit(op_.strided_slice(sums, axes=[3], begin=[0], end=[out_c]))
+        return self.emit(op_.permute_dims(sums, [0, 3, 1, 2]))
+
     def conv2d(self, op: qnn.Conv2dOp):
         pads = ints(op.pads)
+        if self.vnni_applies(op):
+            return self.accumulate(op, lambda dtype: self.vnni_conv2d(op))
 
         def compute(dtype: str):
             return self.emit(self.op.nn.conv2d(
@@ -358,14 +412,16 @@ class _Emitter:
         ))
 
 
-def to_relax(module: ModuleOp, batch: int = 1, function: str | None = None):
+def to_relax(module: ModuleOp, batch: int = 1, function: str | None = None, vnni: bool = False):
     """The realized module as a TVM Relax IRModule with one function, `main`.
 
     `batch` replaces the module's batch dimension (1 for imported models), so
-    that many samples run through one call.
+    that many samples run through one call. With `vnni`, u8 x s8 -> i32 conv2d
+    ops call the hand-scheduled AVX-512 VNNI kernel (hago_ir.vnni_kernels);
+    the module then only builds for a VNNI target (x86-vnni, or x86 on a VNNI host).
     """
     function_op = find_function(module, function)
     for arg in function_op.body.block.args:
         if not isinstance(arg.type, TensorType):
             raise HagoError("every function argument must be a tensor")
-    return _Emitter(function_op, batch).run()
+    return _Emitter(function_op, batch, vnni).run()

@@ -40,6 +40,11 @@ def host_has_vnni() -> bool:
         return False
 
 
+def uses_vnni(target: str) -> bool:
+    """Whether builds for `target` get the hand-scheduled VNNI conv2d kernels."""
+    return target == "x86-vnni" or (target == "x86" and host_has_vnni())
+
+
 def _cores() -> int:
     """Cores for the x86 targets (MetaSchedule requires the count in the target)."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)

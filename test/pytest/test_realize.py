@@ -195,3 +195,19 @@ def test_real_cnn_realized_accuracy_equals_the_simulated_accuracy() -> None:
     simulated_accuracy = (expected.argmax(1) == labels).mean()
     assert (integer.argmax(1) == labels).mean() == simulated_accuracy
     assert simulated_accuracy > 0.85
+
+
+@pytest.mark.parametrize("case", ["resnet-vnni", "mobilenet-relu6-depthwise-vnni"])
+def test_vnni_kernels_are_tensorized_and_bit_exact(case: str) -> None:
+    """u8 / s8 x s8 -> i32 convs call the hand-scheduled VNNI kernel: `vpdpbusd`, same integers."""
+    from hago_ir.relax_backend import to_relax
+    from hago_ir.tvm_build import build, host_has_vnni
+
+    _, realized = realized_pair(case)
+    built = build(to_relax(realized, batch=8, vnni=True), "x86-vnni")
+    assert "vpdpbusd" in built.assembly()
+    if not host_has_vnni():
+        pytest.skip("this CPU has no avx512_vnni (/proc/cpuinfo): the VNNI build was compiled, not run")
+    reference = next(iter(run_integer_batches(realized, {"x": IMAGES[:8]}).values()))
+    (got,) = build(to_relax(realized, batch=8, vnni=True), "x86").run(IMAGES[:8])
+    np.testing.assert_array_equal(got, reference)
