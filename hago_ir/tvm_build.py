@@ -11,7 +11,9 @@ After emission (hago_ir.relax_backend). `hago build` and the Python API call
   (scripts/install_cross_toolchain.sh installs it);
 - `cuda`: CUDA through TVM's default GPU schedules (dlight); compiled with nvcc
   even where no GPU is present.
-Untuned builds use TVM's default schedules (naive loops on CPU). With
+Untuned builds use TVM's default schedules (naive loops on CPU), except the
+hand-scheduled VNNI conv2d kernels that `to_relax(..., vnni=uses_vnni(target))`
+puts in (hago_ir.vnni_kernels). With
 `tune_trials > 0` MetaSchedule tunes every kernel (xgboost cost model) and
 records the results in a JSON database in `tuning_dir`, keyed by workload and
 target; a later build with the same `tuning_dir` and `tune_trials=0` applies
