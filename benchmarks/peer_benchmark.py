@@ -51,6 +51,10 @@ FASHION = REPO / "examples" / "fashion_cnn"
 SEARCH_METHOD = {"x86-vnni": "greedy", "arm-a72-i16": "random"}
 
 
+def slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name).strip("_")
+
+
 def accuracy_models() -> dict[str, dict]:
     models = {
         "Fashion-MNIST ResNet-style": {
@@ -142,7 +146,7 @@ def run_accuracy(args, work: Path, log) -> tuple[list[dict], list[str]]:
             log(f"{name}: onnxruntime quantize_static {method}")
             started = time.perf_counter()
             try:
-                peer = ort_quantize(spec["onnx"], spec["calib"], method, work / f"{name[:12]}-{method}.onnx")
+                peer = ort_quantize(spec["onnx"], spec["calib"], method, work / f"{slug(name)}-{method}.onnx")
             except Exception as error:  # noqa: BLE001 - a peer failing is a result, not a crash
                 rows.append({**base, "spec": "x86 (int32 acc.)", "method": f"onnxruntime {method}",
                              "score": None, "note": str(error).splitlines()[0][:120], "seconds": None})
@@ -156,7 +160,7 @@ def run_accuracy(args, work: Path, log) -> tuple[list[dict], list[str]]:
             for search in (SEARCH_METHOD.get(hw, "greedy"), None):
                 label = f"hago, {search} search ({budget} trials)" if search else "hago, all edges 8 bits (no search)"
                 log(f"{name}: {label} on {hw}")
-                out = work / f"{name[:12]}-{hw}-{search or 'none'}".replace(" ", "_")
+                out = work / f"{slug(name)}-{hw}-{search or 'none'}"
                 started = time.perf_counter()
                 result = quantize(
                     spec["onnx"], spec["calib"], out, spec["test"], spec=hw, search=search,
@@ -219,7 +223,7 @@ def run_latency(args, work: Path, log) -> tuple[list[dict], list[str]]:
         float_session = onnxruntime_session(str(model))
         input_name = float_session.get_inputs()[0].name
         ort_float = _median_ms(lambda: float_session.run(None, {input_name: x}))
-        quantized = ort_quantize(model, calib, "MinMax", work / f"lat-{name[:10]}.onnx")
+        quantized = ort_quantize(model, calib, "MinMax", work / f"lat-{slug(name)}.onnx")
         int8_session = onnxruntime_session(str(quantized))
         ort_int8 = _median_ms(lambda: int8_session.run(None, {input_name: x}))
         log(f"{name}: TVM float (hago's Relax emission) and hago int8")
@@ -230,14 +234,14 @@ def run_latency(args, work: Path, log) -> tuple[list[dict], list[str]]:
             tuning = {"tune_trials": args.tune_trials, "trials_per_task": args.trials_per_task}
         started = time.perf_counter()
         tvm_float = build(to_relax(float_module), "x86",
-                          tuning_dir=work / f"tune-float-{name[:10]}" if tuning else None, **tuning)
+                          tuning_dir=work / f"tune-float-{slug(name)}" if tuning else None, **tuning)
         float_build_seconds = time.perf_counter() - started
-        out = work / f"lat-hago-{name[:10]}".replace(" ", "_")
+        out = work / f"lat-hago-{slug(name)}"
         quantize(model, calib, out, None, spec="x86-vnni", search=None, target=None, eval_samples=1,
                  log=lambda message: None)
         started = time.perf_counter()
         hago_int8 = build(to_relax(load_module(str(out / "5-realized.mlir")), vnni=uses_vnni("x86")), "x86",
-                          tuning_dir=work / f"tune-int8-{name[:10]}" if tuning else None, **tuning)
+                          tuning_dir=work / f"tune-int8-{slug(name)}" if tuning else None, **tuning)
         int8_build_seconds = time.perf_counter() - started
 
         def vm_runner(built):

@@ -198,6 +198,12 @@ def quantize(
         from hago_ir.search import bits_plot_svg, format_table, search, write_strategy
 
         module = parse_module(out_dir / "3-calibrated.mlir")
+        # The log resumes an interrupted search with the same inputs; a log left
+        # by a different model, spec, calibration or options must not be reused.
+        key_file, log_file = out_dir / "search.key", out_dir / "search.jsonl"
+        if not key_file.is_file() or key_file.read_text().strip() != stages.chain:
+            log_file.unlink(missing_ok=True)
+            write_atomically(key_file, lambda handle: handle.write(stages.chain + "\n"))
         result = search(
             module, calib_data, options.search, options.objective, options.budget, options.seed,
             options.max_drop, log_path=str(out_dir / "search.jsonl"), source=str(calib), engine=options.engine,
