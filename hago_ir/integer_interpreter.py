@@ -154,10 +154,11 @@ class MixedQsimFunctions(QsimFunctions):
 
     @impl(qsim.MaxPool2dOp)
     def run_max_pool2d(self, interpreter: Interpreter, op: qsim.MaxPool2dOp, args: tuple[Any, ...]):
-        (result,) = super().run_max_pool2d(interpreter, op, args)
-        if np.issubdtype(np.asarray(args[0]).dtype, np.integer):
-            result = result.astype(np.int64)
-        return (result,)
+        integer = np.issubdtype(np.asarray(args[0]).dtype, np.integer)
+        # The float kernel pads with -inf: run integers through it as float64 (exact).
+        values = (np.asarray(args[0], dtype=np.float64),) if integer else args
+        (result,) = super().run_max_pool2d(interpreter, op, values)
+        return (result.astype(np.int64) if integer else result,)
 
 
 def make_integer_interpreter(module: ModuleOp) -> Interpreter:

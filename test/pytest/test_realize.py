@@ -211,3 +211,43 @@ def test_vnni_kernels_are_tensorized_and_bit_exact(case: str) -> None:
     reference = next(iter(run_integer_batches(realized, {"x": IMAGES[:8]}).values()))
     (got,) = build(to_relax(realized, batch=8, vnni=True), "x86").run(IMAGES[:8])
     np.testing.assert_array_equal(got, reference)
+
+
+def test_integer_max_pool_with_padding() -> None:
+    """ResNet's stem: conv -> ReLU -> padded max pool, all integer (padding never wins the max)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(5)
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("GlobalAveragePool", ["p"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["f"]),
+        helper.make_node("Gemm", ["f", "fw", "fb"], ["y"], transB=1),
+    ]
+    initializers = [
+        numpy_helper.from_array(rng.normal(0, 0.3, (8, 3, 3, 3)).astype(np.float32), "w"),
+        numpy_helper.from_array(rng.normal(0, 0.1, 8).astype(np.float32), "b"),
+        numpy_helper.from_array(rng.normal(0, 0.3, (4, 8)).astype(np.float32), "fw"),
+        numpy_helper.from_array(np.zeros(4, np.float32), "fb"),
+    ]
+    graph = helper.make_graph(nodes, "stem", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 9, 9])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    simulated = import_onnx(model, "stem")
+    canonicalize(simulated)
+    assign_topology(simulated, load_spec("x86-vnni"))
+    insert_simulated_quantize(simulated)
+    images = RNG.normal(0, 1, (16, 3, 9, 9)).astype(np.float32)
+    calibrate(simulated, {"x": images})
+    realized = copy.deepcopy(simulated)
+    realize(realized)
+    pools = [op for op in realized.walk() if isinstance(op, qsim.MaxPool2dOp)]
+    assert pools
+    assert str(qnn.element_type(pools[0].output)) == "si8"  # the spec's max_pool2d rule
+    expected = Simulator(simulated, {"x": images}).run()[0].astype(np.float32)
+    got = run_integer_batches(realized, {"x": images})["y"]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
