@@ -156,8 +156,10 @@ class MixedQsimFunctions(QsimFunctions):
     def run_max_pool2d(self, interpreter: Interpreter, op: qsim.MaxPool2dOp, args: tuple[Any, ...]):
         integer = np.issubdtype(np.asarray(args[0]).dtype, np.integer)
         # The float kernel pads with -inf: run integers through it as float64 (exact).
-        values = (np.asarray(args[0], dtype=np.float64),) if integer else args
-        (result,) = super().run_max_pool2d(interpreter, op, values)
+        result = kernels.max_pool2d(
+            np.asarray(args[0], dtype=np.float64), ints(op.kernel), ints(op.strides), ints(op.pads),
+            ints(op.dilations), bool(op.ceil_mode.value.data),
+        )
         return (result.astype(np.int64) if integer else result,)
 
 
