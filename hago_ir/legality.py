@@ -131,6 +131,10 @@ def _check_shifts_only(op: Operation, spec: HardwareSpec) -> None:
 
 def check_legal(module: ModuleOp, spec: HardwareSpec) -> int:
     """Check every op; returns how many integer ops were checked. Raises at the first illegal op."""
+    from hago_ir.errors import HagoError
+
+    if any(isinstance(op, qsim.SimulatedQuantizeOp) for op in module.walk()):
+        raise HagoError("the module is not realized (it has simulated quantize ops): run hago-realize first")
     checked = 0
     for op in module.walk():
         if spec.pow2_scales:
