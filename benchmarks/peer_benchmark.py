@@ -15,8 +15,11 @@ which has no labels offline):
   (`--imagenet-budget` for the ImageNet model, whose trials are slow), the
   accuracy objective (agreement for the ImageNet model);
 - onnxruntime's `quantize_static` (QDQ, per-channel weights, u8 activations /
-  s8 weights, MinMax, Entropy and Percentile calibration).
-onnxruntime's int8 kernels accumulate in int32, so its rows are for x86
+  s8 weights, MinMax, Entropy and Percentile calibration);
+- NNCF's default post-training quantization of the ONNX model
+  (benchmarks/nncf_peer.py, run in `.venv-nncf` from scripts/setup_nncf.sh;
+  skipped, and said so, where that environment is missing).
+onnxruntime's int8 kernels accumulate in int32, so the peers' rows are for x86
 (the arm-a72-i16 rows are hago's alone: no peer models int16 accumulation).
 
 Latency at batch 1 on this machine, side by side in one run: onnxruntime
@@ -40,6 +43,7 @@ import argparse
 import json
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -162,6 +166,24 @@ def run_accuracy(args, work: Path, log) -> tuple[list[dict], list[str]]:
             rows.append({**base, "spec": "x86 (int32 acc.)", "method": f"onnxruntime quantize_static {method}",
                          "score": score(result), "seconds": round(seconds, 1)})
         budget = args.budget if spec["labelled"] else args.imagenet_budget
+        nncf_python = REPO / ".venv-nncf" / "bin" / "python"
+        if nncf_python.is_file():
+            log(f"{name}: NNCF (default post-training quantization)")
+            out = work / f"{slug(name)}-nncf.onnx"
+            started = time.perf_counter()
+            done = subprocess.run([str(nncf_python), str(REPO / "benchmarks" / "nncf_peer.py"), str(spec["onnx"]),
+                                   str(spec["calib"]), str(out)], capture_output=True, text=True)
+            seconds = time.perf_counter() - started
+            if done.returncode == 0:
+                result = evaluate(out, test, samples, reference=spec["onnx"], time_it=False)
+                rows.append({**base, "spec": "x86 (int32 acc.)", "method": "NNCF 3.4.0 (default PTQ)",
+                             "score": score(result), "seconds": round(seconds, 1)})
+            else:
+                rows.append({**base, "spec": "x86 (int32 acc.)", "method": "NNCF 3.4.0 (default PTQ)",
+                             "score": None, "note": (done.stderr.strip().splitlines() or ["failed"])[-1][:120],
+                             "seconds": None})
+        elif name == next(iter(accuracy_models())):
+            skipped.append("NNCF: .venv-nncf is missing (scripts/setup_nncf.sh makes it)")
         for hw in args.specs:
             for search in (SEARCH_METHOD.get(hw, "greedy"), None):
                 label = f"hago, {search} search ({budget} trials)" if search else "hago, all edges 8 bits (no search)"
@@ -293,7 +315,7 @@ def render(accuracy: list[dict], latency: list[dict], skipped: list[str], args, 
         "",
         "Score: top-1 test accuracy for the Fashion-MNIST and MNIST-5k models (held-out test split), top-1 agreement "
         "with float for the ImageNet model (photo crops: half calibrate, half evaluate). Drop: float minus score, "
-        "in points. hago rows are the realized integer models (integer reference interpreter, bit-exact with "
+        "in points. NNCF's and onnxruntime's models run in onnxruntime. hago rows are the realized integer models (integer reference interpreter, bit-exact with "
         "the TVM build). onnxruntime sums int8 products in int32, like x86-vnni; no peer models arm-a72-i16's "
         "int16 accumulators.",
         "",
