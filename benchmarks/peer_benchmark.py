@@ -331,7 +331,8 @@ def render(accuracy: list[dict], latency: list[dict], skipped: list[str], args, 
         lines.append(f"| {row['model']} | {row['spec']} | {row['method']} | {score} | {drop} | {bits} | {search} |")
     lines += ["", "## Latency (batch 1)", ""]
     if latency:
-        tuned = "MetaSchedule-tuned" if args.tune_trials else "untuned (TVM's default schedules)"
+        tuned = ("MetaSchedule-tuned" if args.tune_trials else
+                 "untuned: TVM's default schedules, except the hand-scheduled VNNI conv2d kernel of the hago int8 build")
         lines += [
             f"TVM builds are {tuned}. Medians of repeated runs, milliseconds; ratios against onnxruntime int8.",
             "",
