@@ -221,10 +221,10 @@ def _median_ms(function, repeats: int = 30) -> float:
 
 def run_latency(args, work: Path, log) -> tuple[list[dict], list[str]]:
     import tvm
-    from hago_ir.tools.hago_run import load_module
     from tvm import relax
 
     from hago_ir.canonicalize import canonicalize
+    from hago_ir.model_io import load_module
     from hago_ir.onnx_export import onnxruntime_session
     from hago_ir.onnx_frontend import import_onnx
     from hago_ir.pipeline import quantize

@@ -15,13 +15,12 @@ import sys
 import time
 
 import numpy as np
-from hago_ir.tools.hago_run import load_module
 
 from hago_ir.errors import HagoError
 from hago_ir.hardware_spec import load_spec
 from hago_ir.integer_interpreter import run_integer_batches
 from hago_ir.legality import check_legal
-from hago_ir.model_io import load_npz
+from hago_ir.model_io import load_module, load_npz
 from hago_ir.realize import realize
 from hago_ir.relax_backend import to_relax
 from hago_ir.simulator import Simulator

@@ -54,8 +54,8 @@ def _onnx_runner(path: Path) -> tuple[Runner, Runner]:
 
 def _mlir_runner(path: Path) -> tuple[Runner, None]:
     from hago_ir.integer_interpreter import run_integer_batches
+    from hago_ir.model_io import load_module
     from hago_ir.simulator import Simulator
-    from hago_ir.tools.hago_run import load_module
 
     module = load_module(str(path))
     if any(op.dialect_name() == "qnn" for op in module.walk()):

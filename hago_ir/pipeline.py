@@ -77,7 +77,7 @@ def file_digest(path: str | Path) -> str:
 
 
 def parse_module(path: Path) -> ModuleOp:
-    from hago_ir.tools.hago_run import load_module
+    from hago_ir.model_io import load_module
 
     return load_module(str(path))
 

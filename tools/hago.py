@@ -28,10 +28,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hago_ir.tools.diagnostics import run_cli
-from hago_ir.tools.hago_run import load_module
 
 from hago_ir.errors import HagoError
-from hago_ir.model_io import write_atomically
+from hago_ir.model_io import load_module, write_atomically
 
 
 def _build(args: argparse.Namespace) -> int:

@@ -14,37 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from hago_ir.tools.diagnostics import run_cli
 
-from hago_ir.errors import HagoError
-
-
-def load_module(path: str):
-    """Parse a .mlir file, or import an .onnx file, into a verified module."""
-    from xdsl.context import Context
-    from xdsl.dialects.builtin import Builtin
-    from xdsl.dialects.func import Func
-    from xdsl.parser import Parser
-
-    from hago_ir import registry
-    from hago_ir.onnx_frontend import import_onnx
-
-    file = Path(path)
-    if not file.is_file():
-        raise HagoError(f"{path}: no such file")
-    if file.suffix == ".onnx":
-        return import_onnx(str(file))
-    ctx = Context()
-    ctx.load_dialect(Builtin)
-    ctx.load_dialect(Func)
-    for name, factory in registry.DIALECTS.items():
-        ctx.register_dialect(name, factory)
-    module = Parser(ctx, file.read_text(), str(file)).parse_module()
-    module.verify()
-    return module
+from hago_ir.model_io import load_module
 
 
 def _summary(name: str, array: np.ndarray) -> str:
