@@ -1,0 +1,92 @@
+"""The integer arithmetic of the realized model (hago_ir/numerics.py) and the tools that build and export it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from hago_ir.tools.hago import main as hago_main
+
+from hago_ir import numerics
+
+FASHION = Path(__file__).resolve().parents[2] / "examples" / "fashion_cnn"
+
+
+def test_round_half_even_treats_float_noise_around_a_half_as_a_tie() -> None:
+    values = np.array([3.4999999999999996, 3.5000000000000004, 2.5000000000000004, -2.4999999999999996, 3.4999])
+    np.testing.assert_array_equal(numerics.round_half_even(values), [4.0, 4.0, 2.0, -2.0, 3.0])
+    # The realistic case: an odd integer moved to a scale twice as coarse, computed in float64.
+    scale_in = 0.3
+    x = 7 * scale_in
+    assert numerics.quantize(np.array([x]), np.array(2 * scale_in), 8, True)[0] == 4.0
+
+
+def test_fixed_point_multiplier_and_rounding_shift() -> None:
+    assert numerics.fixed_point_multiplier(0.25) == (1, 2)  # a power of two is a pure shift
+    assert numerics.fixed_point_multiplier(3.0) == (3, 0)
+    m, shift = numerics.fixed_point_multiplier(1 / 3)
+    assert m < 2**31
+    assert abs(m / 2**shift - 1 / 3) < 2**-31
+    with pytest.raises(ValueError, match="too large"):
+        numerics.fixed_point_multiplier(2.0**40)
+    x = np.arange(-40, 41)
+    for s in range(4):
+        np.testing.assert_array_equal(numerics.rounding_right_shift(x, s), np.rint(x / 2**s))
+    q = np.arange(-300, 300)
+    m, shift = numerics.fixed_point_multiplier(0.37)
+    got = numerics.requantize_integers(q, m, shift, -128, 127)
+    exact = [min(127, max(-128, round(Fraction(int(v) * m, 2**shift)))) for v in q]  # round(): half to even
+    np.testing.assert_array_equal(got, exact)
+    assert np.abs(got - np.clip(q * 0.37, -128, 127)).max() <= 0.5 + 1e-9
+
+
+def test_accumulator_wrap_and_saturation() -> None:
+    sums = np.array([32767, 32768, -32769, 70000])
+    np.testing.assert_array_equal(numerics.hold_in_accumulator(sums, 16, "wrap"), [32767, -32768, 32767, 4464])
+    np.testing.assert_array_equal(numerics.hold_in_accumulator(sums, 16, "saturate"), [32767, 32767, -32768, 32767])
+
+
+@pytest.fixture(scope="module")
+def realized_file(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli")
+    pipeline = (
+        'hago-canonicalize,hago-topology{spec=x86-vnni},hago-insert-simq,'
+        f'hago-calibrate{{data="{FASHION / "calib.npz"}"}},hago-realize,hago-check-legal'
+    )
+    done = subprocess.run([sys.executable, "-m", "hago_ir.tools.hago_opt", str(FASHION / "model.onnx"), "-p", pipeline,
+                           "-o", str(out / "realized.mlir")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return out / "realized.mlir"
+
+
+def test_hago_build_writes_a_library_and_refuses_an_unrealized_module(realized_file: Path, tmp_path: Path, capsys) -> None:
+    library, assembly = tmp_path / "model.so", tmp_path / "model.s"
+    assert hago_main(["build", str(realized_file), "--target", "x86-vnni", "-o", str(library), "--asm", str(assembly)]) == 0
+    assert library.read_bytes()[:4] == b"\x7fELF"
+    assert "vpdpbusd" in assembly.read_text()
+    calibrated = tmp_path / "float.mlir"
+    calibrated.write_text(subprocess.run(
+        [sys.executable, "-m", "hago_ir.tools.hago_opt", str(FASHION / "model.onnx")], capture_output=True, text=True,
+    ).stdout)
+    assert hago_main(["build", str(calibrated), "-o", str(tmp_path / "x.so")]) == 1
+    assert "not a realized module" in capsys.readouterr().err
+    assert not (tmp_path / "x.so").exists()
+
+
+def test_hago_opt_exports_onnx_only_to_a_file(realized_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model.qdq.onnx"
+    done = subprocess.run([sys.executable, "-m", "hago_ir.tools.hago_opt", str(realized_file), "-t", "onnx", "-o", str(out)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    model = onnx.load(str(out))
+    assert "QuantizeLinear" in {node.op_type for node in model.graph.node}
+    done = subprocess.run([sys.executable, "-m", "hago_ir.tools.hago_opt", str(realized_file), "-t", "onnx"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "give the file with -o" in done.stderr
+    assert "Traceback" not in done.stderr
