@@ -98,6 +98,13 @@ def runner_for(path: str | Path) -> tuple[Runner, Runner | None]:
     raise HagoError(f"{path}: cannot evaluate a '{suffix}' file (an .onnx, .mlir or TVM .so is needed)")
 
 
+def top1_percent(outputs: np.ndarray, targets: np.ndarray) -> float:
+    """Top-1 match in percent: against labels, or against a reference model's outputs."""
+    if targets.ndim == outputs.ndim:
+        targets = targets.argmax(-1)
+    return round(100.0 * float((outputs.argmax(-1) == targets).mean()), 2)
+
+
 def batch1_latency_ms(single: Runner, sample: np.ndarray, repeats: int = 50) -> float:
     for _ in range(5):
         single(sample)
@@ -132,10 +139,9 @@ def evaluate(
     outputs = batch(x)
     result: dict = {"model": str(path), "samples": int(len(x))}
     if labels is not None:
-        result["accuracy"] = round(100.0 * float((outputs.argmax(-1) == labels).mean()), 2)
+        result["accuracy"] = top1_percent(outputs, labels)
     if reference is not None:
-        reference_outputs = runner_for(reference)[0](x)
-        result["agreement"] = round(100.0 * float((outputs.argmax(-1) == reference_outputs.argmax(-1)).mean()), 2)
+        result["agreement"] = top1_percent(outputs, runner_for(reference)[0](x))
     result["latency_ms"] = batch1_latency_ms(single, x[:1]) if (single is not None and time_it) else None
     return result
 
@@ -161,8 +167,8 @@ def evaluate_all(model: Path, out_dir: Path, data: dict[str, np.ndarray], sample
         outputs[name] = batch(x)
         rows.append({
             "name": name, "file": path.name,
-            "accuracy": None if labels is None else round(100.0 * float((outputs[name].argmax(-1) == labels).mean()), 2),
-            "agreement": round(100.0 * float((outputs[name].argmax(-1) == outputs[forms[0][0]].argmax(-1)).mean()), 2),
+            "accuracy": None if labels is None else top1_percent(outputs[name], labels),
+            "agreement": top1_percent(outputs[name], outputs[forms[0][0]]),
             "latency_ms": batch1_latency_ms(single, x[:1]) if single is not None else None,
         })
     bit_exact = None

@@ -36,7 +36,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from hago_ir.errors import HagoError
@@ -123,16 +122,6 @@ class _Stages:
         text = json.dumps(self.record, indent=2) + "\n"
         write_atomically(self.record_path, lambda handle: handle.write(text))
         self.log(f"[{index}/{len(STAGES)}] {name}: done in {time.perf_counter() - started:.1f} s")
-
-
-def _accuracy(outputs: np.ndarray, labels: np.ndarray | None) -> float | None:
-    if labels is None:
-        return None
-    return round(100.0 * float((outputs.argmax(axis=-1) == labels).mean()), 2)
-
-
-def _agreement(outputs: np.ndarray, reference: np.ndarray) -> float:
-    return round(100.0 * float((outputs.argmax(axis=-1) == reference.argmax(axis=-1)).mean()), 2)
 
 
 def quantize(

@@ -271,7 +271,7 @@ class _Realizer:
             if op.input in self.fused:
                 inner = self.expressions[self.fused[op.input]]
             else:
-                inner = self.scaled_operand(op, op.input)
+                inner = Scaled(self.integer(op.input, op))
             if isinstance(inner, Concatenated):
                 _fail(op, "a ReLU / Clip fused into a concat cannot be realized")
             self.expressions[result] = dataclasses.replace(
@@ -292,9 +292,6 @@ class _Realizer:
             self.expressions[result] = Scaled(self.realize_data_movement(op))
         else:
             _fail(op, "has no integer realization; mark it float in the spec")
-
-    def scaled_operand(self, op: Operation, operand: SSAValue) -> Scaled:
-        return Scaled(self.integer(operand, op))
 
     def realize_linear(self, op: qsim.Conv2dOp | qsim.DenseOp) -> IntValue:
         data, weight = self.integer(op.input, op), self.integer(op.weight, op)
