@@ -43,6 +43,10 @@ def _tvm():
     return tvm, relax
 
 
+# Where an NCHW axis lives in NHWC.
+NHWC_AXIS = {0: 0, 1: 3, 2: 1, 3: 2}
+
+
 def storage_dtype(type_: IntegerType) -> str:
     """The TVM dtype holding a container type (24-bit values live in int32)."""
     width = type_.width.data
@@ -70,6 +74,10 @@ class _Emitter:
         self.kernel_count = 0
         self.builder = relax.BlockBuilder()
         self.values: dict[SSAValue, object] = {}
+        # Values held NHWC (written by the fast kernels); `get` gives NCHW views.
+        self.nhwc: set[SSAValue] = set()
+        self.views: dict[tuple[SSAValue, str], object] = {}
+        self.fused: set[Operation] = set()
         self.handlers: dict[type[Operation], Callable[[Operation], object]] = {
             qnn.ConstantOp: self.constant, qnn.QuantizeOp: self.quantize,
             qnn.DequantizeOp: self.dequantize, qnn.RequantizeOp: self.requantize,
@@ -157,10 +165,14 @@ class _Emitter:
                     if isinstance(op, func.ReturnOp):
                         outputs = [self.values[v] for v in op.operands]
                         break
+                    if op in self.fused:
+                        continue
                     handler = self.handlers.get(type(op))
                     if handler is None:
                         raise HagoError(f"emission to Relax does not support {op.name} yet")
-                    self.values[op.results[0]] = handler(op)
+                    result = handler(op)
+                    if result is not None:  # None: the handler set its results itself
+                        self.values[op.results[0]] = result
                 assert outputs is not None
                 result = outputs[0] if len(outputs) == 1 else self.relax.Tuple(outputs)
                 output = self.builder.emit_output(result)
@@ -168,7 +180,31 @@ class _Emitter:
         return self.builder.get()
 
     def get(self, value: SSAValue):
-        return self.values[value]
+        """The value in the module's own layout (NCHW for 4-D tensors)."""
+        if value not in self.nhwc:
+            return self.values[value]
+        return self._view(value, "NCHW", [0, 3, 1, 2])
+
+    def get_nhwc(self, value: SSAValue):
+        """A 4-D value in NHWC, transposed once and cached when it was made NCHW."""
+        if value in self.nhwc:
+            return self.values[value]
+        return self._view(value, "NHWC", [0, 2, 3, 1])
+
+    def _view(self, value: SSAValue, layout: str, perm: list[int]):
+        key = (value, layout)
+        if key not in self.views:
+            self.views[key] = self.emit(self.op.permute_dims(self.values[value], perm))
+        return self.views[key]
+
+    def any_nhwc(self, *values: SSAValue) -> bool:
+        return any(v in self.nhwc for v in values) and all(len(shape_of(v)) == 4 for v in values)
+
+    def keep_nhwc(self, result: SSAValue, value):
+        """Record `value` (NHWC) as `result`'s; returns None for the walk."""
+        self.values[result] = value
+        self.nhwc.add(result)
+        return None
 
     # ------------------------------------------------------------ qnn
     def constant(self, op: qnn.ConstantOp):
@@ -198,14 +234,17 @@ class _Emitter:
     def requantize(self, op: qnn.RequantizeOp):
         rank = len(shape_of(op.input))
         axis = op.axis.value.data if op.axis is not None else None
-        x = self.cast(self.get(op.input), "int64")
+        nhwc = self.any_nhwc(op.input)
+        if nhwc and axis is not None:
+            axis = NHWC_AXIS[axis]
+        x = self.cast(self.get_nhwc(op.input) if nhwc else self.get(op.input), "int64")
         multipliers, shifts = list(ints(op.multiplier)), list(ints(op.shift))
         if any(m != 1 for m in multipliers):
             x = self.emit(self.op.multiply(x, self.channel_array(multipliers, axis, rank, "int64")))
         if any(s != 0 for s in shifts):
             x = self.rounding_right_shift(x, self.channel_array(shifts, axis, rank, "int64"))
-        x = self.clip_int(x, op.qmin.value.data, op.qmax.value.data)
-        return self.cast(x, _dtype_of(op.output))
+        x = self.cast(self.clip_int(x, op.qmin.value.data, op.qmax.value.data), _dtype_of(op.output))
+        return self.keep_nhwc(op.output, x) if nhwc else x
 
     def accumulate(self, op: qnn.Conv2dOp | qnn.DenseOp, compute: Callable[[str], object]):
         accumulator = qnn.element_type(op.output)
@@ -230,57 +269,88 @@ class _Emitter:
             sums = self.cast(sums, storage)
         return sums
 
-    def vnni_applies(self, op: qnn.Conv2dOp) -> bool:
+    def fast_kernel(self, op: qnn.Conv2dOp) -> str | None:
+        """"vnni" / "depthwise" when a hand-scheduled kernel computes `op`, else None."""
         accumulator = qnn.element_type(op.output)
-        return (
+        if not (
             self.vnni and _dtype_of(op.input) in ("uint8", "int8") and _dtype_of(op.weight) == "int8"
             and isinstance(accumulator, IntegerType) and accumulator.width.data == 32
-            and op.overflow.data == "wrap" and op.groups.value.data == 1 and ints(op.dilations) == (1, 1)
+            and op.overflow.data == "wrap" and ints(op.dilations) == (1, 1)
             and isinstance(op.weight.owner, qnn.ConstantOp)
-        )
+            and (op.bias is None or isinstance(op.bias.owner, qnn.ConstantOp))
+        ):
+            return None
+        groups = op.groups.value.data
+        out_channels, per_group = shape_of(op.weight)[:2]
+        if groups == 1:
+            return "vnni"
+        if per_group == 1 and groups == shape_of(op.input)[1] == out_channels:
+            return "depthwise"
+        return None
 
-    def vnni_conv2d(self, op: qnn.Conv2dOp):
-        """NCHW u8 -> NHWC (padded) -> the hand-scheduled VNNI kernel -> NCHW int32 sums.
+    def fused_requantize(self, op: qnn.Conv2dOp) -> qnn.RequantizeOp | None:
+        """The requantize that is the conv's only reader, computed in the kernel's epilogue."""
+        uses = list(op.output.uses)
+        if len(uses) != 1 or not isinstance(uses[0].operation, qnn.RequantizeOp):
+            return None
+        requantize = uses[0].operation
+        axis = requantize.axis.value.data if requantize.axis is not None else None
+        return requantize if axis in (None, 1) else None
 
-        Signed (s8) activations are shifted by +128 into u8 (padding with 128,
-        the shifted zero) and the shift is taken back exactly with one
-        per-channel constant, 128 x the sum of that channel's weights.
+    def fast_conv2d(self, op: qnn.Conv2dOp, kind: str):
+        """conv2d (+ bias + its requantize) as one hand-scheduled NHWC kernel.
+
+        Signed (s8) activations are shifted by +128 into u8 inside the kernel;
+        the shift is taken back exactly through the bias: 128 x the sum of each
+        output channel's weights.
         """
-        from hago_ir.vnni_kernels import conv2d_nhwc_vnni, pack_weights
+        from hago_ir import depthwise_kernels, vnni_kernels
+        from hago_ir.kernel_epilogue import Epilogue, Requantize
 
-        relax, op_ = self.relax, self.op
-        pads = ints(op.pads)
+        relax = self.relax
         n, c, h, w = self.shape(op.input)
         _, out_c, oh, ow = self.shape(op.output)
-        c4 = -(-c // 4) * 4
-        x = self.emit(op_.permute_dims(self.get(op.input), [0, 2, 3, 1]))
+        weights = constant_integers(op.weight.owner)
+        geometry = vnni_kernels.ConvGeometry(n, h, w, c, out_c, tuple(shape_of(op.weight)[2:]),
+                                             ints(op.strides), ints(op.pads))
+        bias = np.zeros(out_c, dtype=np.int64)
+        if op.bias is not None:
+            bias += constant_integers(op.bias.owner).reshape(-1)
         signed = _dtype_of(op.input) == "int8"
         if signed:
-            x = self.cast(self.emit(op_.add(self.cast(x, "int16"), self.const(np.array(128), "int16"))), "uint8")
-        x = self.emit(op_.nn.pad(x, [0, 0, pads[0], pads[2], pads[1], pads[3], 0, c4 - c],
-                                 pad_value=128.0 if signed else 0.0))
-        weights = constant_integers(op.weight.owner)
-        packed = pack_weights(weights.astype(np.int8))
-        kernel = conv2d_nhwc_vnni(
-            (n, h + pads[0] + pads[2], w + pads[1] + pads[3], c4), packed.shape, ints(op.strides), (oh, ow)
-        )
+            bias -= 128 * weights.reshape(out_c, -1).sum(axis=1)
+        requantize = self.fused_requantize(op)
+        epilogue = Epilogue(out_c, bias, None if requantize is None else Requantize(
+            tuple(ints(requantize.multiplier)), tuple(ints(requantize.shift)),
+            requantize.qmin.value.data, requantize.qmax.value.data, _dtype_of(requantize.output),
+        ))
+        if kind == "vnni":
+            packed = vnni_kernels.pack_weights(weights.astype(np.int8))
+            kernel = vnni_kernels.conv2d_nhwc_vnni(geometry, signed, epilogue)
+            channels = packed.shape[0] * 16
+        else:
+            packed = depthwise_kernels.pack_weights(weights.astype(np.int8))
+            kernel = depthwise_kernels.depthwise_conv2d_nhwc(geometry, signed, epilogue)
+            channels = packed.shape[-1]
         self.kernel_count += 1
-        name = f"conv2d_vnni_{self.kernel_count}"
+        name = f"{'conv2d_vnni' if kind == 'vnni' else 'depthwise_conv2d'}_{self.kernel_count}"
         gvar = self.builder.add_func(kernel.with_attr("global_symbol", name), name)
-        out_type = relax.TensorType(shape=(n, oh, ow, packed.shape[0] * 16), dtype="int32")
-        sums = self.emit(relax.call_tir(gvar, [x, self.const(packed, "int8")], out_type))
-        if signed:
-            correction = np.zeros(packed.shape[0] * 16, dtype=np.int64)
-            correction[:out_c] = 128 * weights.reshape(out_c, -1).sum(axis=1)
-            sums = self.emit(op_.subtract(sums, self.const(correction.astype(np.int32), "int32")))
-        if packed.shape[0] * 16 != out_c:
-            sums = self.emit(op_.strided_slice(sums, axes=[3], begin=[0], end=[out_c]))
-        return self.emit(op_.permute_dims(sums, [0, 3, 1, 2]))
+        arguments = [self.get_nhwc(op.input), self.const(packed, "int8")]
+        arguments += [self.const(array, dtype) for array, dtype in epilogue.arrays(channels)]
+        out_type = relax.TensorType(shape=(n, oh, ow, channels), dtype=epilogue.out_dtype)
+        out = self.emit(relax.call_tir(gvar, arguments, out_type))
+        if channels != out_c:
+            out = self.emit(self.op.strided_slice(out, axes=[3], begin=[0], end=[out_c]))
+        if requantize is None:
+            return self.keep_nhwc(op.output, out)
+        self.fused.add(requantize)
+        return self.keep_nhwc(requantize.output, out)
 
     def conv2d(self, op: qnn.Conv2dOp):
+        kind = self.fast_kernel(op)
+        if kind is not None:
+            return self.fast_conv2d(op, kind)
         pads = ints(op.pads)
-        if self.vnni_applies(op):
-            return self.accumulate(op, lambda dtype: self.vnni_conv2d(op))
 
         def compute(dtype: str):
             return self.emit(self.op.nn.conv2d(
@@ -301,6 +371,8 @@ class _Emitter:
     def add(self, op: qnn.AddOp):
         op_ = self.op
         width = op.accumulator.width.data
+        nhwc = self.any_nhwc(op.lhs, op.rhs) and shape_of(op.lhs) == shape_of(op.rhs)
+        operand = self.get_nhwc if nhwc else self.get
 
         def rescale(value, multiplier: int, shift: int):
             x = self.cast(value, "int64")
@@ -310,14 +382,18 @@ class _Emitter:
                 x = self.rounding_right_shift(x, self.const(np.array(shift), "int64"))
             return x
 
-        lhs = rescale(self.get(op.lhs), op.lhs_multiplier.value.data, op.lhs_shift.value.data)
-        rhs = rescale(self.get(op.rhs), op.rhs_multiplier.value.data, op.rhs_shift.value.data)
+        lhs = rescale(operand(op.lhs), op.lhs_multiplier.value.data, op.lhs_shift.value.data)
+        rhs = rescale(operand(op.rhs), op.rhs_multiplier.value.data, op.rhs_shift.value.data)
         total = self.wrap_to(self.emit(op_.add(lhs, rhs)), width, 64)
         if op.shift.value.data:
             total = self.rounding_right_shift(total, self.const(np.array(op.shift.value.data), "int64"))
-        return self.cast(self.clip_int(total, op.qmin.value.data, op.qmax.value.data), _dtype_of(op.output))
+        out = self.cast(self.clip_int(total, op.qmin.value.data, op.qmax.value.data), _dtype_of(op.output))
+        return self.keep_nhwc(op.output, out) if nhwc else out
 
     def clip(self, op: qnn.ClipOp):
+        if op.input in self.nhwc:
+            return self.keep_nhwc(op.output, self.clip_int(self.values[op.input], op.min.value.data,
+                                                           op.max.value.data))
         return self.clip_int(self.get(op.input), op.min.value.data, op.max.value.data)
 
     def sum_pool2d(self, op: qnn.SumPool2dOp):
@@ -337,9 +413,11 @@ class _Emitter:
     def global_sum_pool2d(self, op: qnn.GlobalSumPool2dOp):
         accumulator = qnn.element_type(op.output)
         assert isinstance(accumulator, IntegerType)
-        x = self.cast(self.get(op.input), "int32")
-        sums = self.emit(self.op.sum(x, axis=[2, 3], keepdims=True))
-        return self.cast(self.wrap_to(sums, accumulator.width.data, 32), storage_dtype(accumulator))
+        nhwc = op.input in self.nhwc
+        x = self.cast(self.values[op.input] if nhwc else self.get(op.input), "int32")
+        sums = self.emit(self.op.sum(x, axis=[1, 2] if nhwc else [2, 3], keepdims=True))
+        out = self.cast(self.wrap_to(sums, accumulator.width.data, 32), storage_dtype(accumulator))
+        return self.keep_nhwc(op.output, out) if nhwc else out
 
     # ------------------------------------------------------------ data movement (any dtype)
     def reshape(self, op: qsim.ReshapeOp):
@@ -359,11 +437,14 @@ class _Emitter:
 
     def max_pool2d(self, op: qsim.MaxPool2dOp):
         pads = ints(op.pads)
-        return self.emit(self.op.nn.max_pool2d(
-            self.get(op.input), pool_size=ints(op.kernel), strides=ints(op.strides),
-            padding=(pads[0], pads[1], pads[2], pads[3]), dilation=ints(op.dilations),
-            ceil_mode=bool(op.ceil_mode.value.data),
+        nhwc = op.input in self.nhwc
+        out = self.emit(self.op.nn.max_pool2d(
+            self.values[op.input] if nhwc else self.get(op.input), pool_size=ints(op.kernel),
+            strides=ints(op.strides), padding=(pads[0], pads[1], pads[2], pads[3]),
+            dilation=ints(op.dilations), ceil_mode=bool(op.ceil_mode.value.data),
+            layout="NHWC" if nhwc else "NCHW",
         ))
+        return self.keep_nhwc(op.output, out) if nhwc else out
 
     # ------------------------------------------------------------ float islands
     def float_conv2d(self, op: qsim.Conv2dOp):

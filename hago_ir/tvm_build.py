@@ -164,4 +164,10 @@ def build(relax_module, target: str = "x86", tune_trials: int = 0, tuning_dir: s
                 dlight.gpu.Matmul(), dlight.gpu.GEMV(), dlight.gpu.Reduction(),
                 dlight.gpu.GeneralReduction(), dlight.gpu.Fallback(),
             )(relax_module)
-    return Build(target, tvm.compile(relax_module, target=target_object))
+        return Build(target, tvm.compile(relax_module, target=target_object))
+    if tuning_dir is not None:  # the tuning pipeline has legalized, fused and scheduled every kernel
+        return Build(target, tvm.compile(relax_module, target=target_object))
+    from hago_ir.cpu_schedule import cpu_pipeline
+
+    return Build(target, tvm.compile(relax_module, target=target_object,
+                                     relax_pipeline=cpu_pipeline(target_object)))

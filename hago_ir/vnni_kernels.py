@@ -19,7 +19,12 @@ as u8x64 / i8x64.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from hago_ir import kernel_epilogue
+from hago_ir.kernel_epilogue import Epilogue
 
 VNNI_INTRIN = "hago_dot_16x4_vnni"
 _registered = False
@@ -78,35 +83,87 @@ def pack_weights(weights: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(packed)
 
 
-def conv2d_nhwc_vnni(
-    input_shape: tuple[int, int, int, int], packed_shape: tuple[int, ...], strides: tuple[int, int],
-    out_hw: tuple[int, int],
-):
-    """The scheduled PrimFunc: padded NHWC u8 input [N, H+pads, W+pads, C4*4] (already padded),
-    packed int8 weights, int32 NHWC output [N, OH, OW, O16*16]."""
+@dataclass(frozen=True)
+class ConvGeometry:
+    """A conv2d's static shape: NHWC input (unpadded), OIHW weights, strides, pads (t, l, b, r)."""
+
+    batch: int
+    height: int
+    width: int
+    channels: int
+    out_channels: int
+    kernel: tuple[int, int]
+    strides: tuple[int, int]
+    pads: tuple[int, int, int, int]
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        (kh, kw), (sh, sw), (t, l, b, r) = self.kernel, self.strides, self.pads
+        return (self.height + t + b - kh) // sh + 1, (self.width + l + r - kw) // sw + 1
+
+
+def padded_input(data, geometry: ConvGeometry, channels: int, signed: bool, name: str = "padded"):
+    """TE: the zero-padded u8 input, channels padded to `channels`.
+
+    Signed (s8) activations are shifted by +128 into u8, and padded with 128
+    (the shifted zero); the kernel's caller takes the shift back through the
+    bias (128 x the sum of each channel's weights).
+    """
+    from tvm import te
+    from tvm import tirx as tir
+
+    t, l, b, r = geometry.pads
+    h, w, c = geometry.height, geometry.width, geometry.channels
+    pad_value = tir.const(128 if signed else 0, "uint8")
+
+    def value(n, y, x, k):
+        inside = tir.all(y >= t, y < h + t, x >= l, x < w + l, k < c)
+        loaded = data[n, y - t, x - l, k]
+        if signed:
+            loaded = (loaded.astype("int16") + tir.const(128, "int16")).astype("uint8")
+        return tir.if_then_else(inside, loaded, pad_value)
+
+    return te.compute((geometry.batch, h + t + b, w + l + r, channels), value, name=name)
+
+
+def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
+    """The scheduled PrimFunc (data, packed weights, bias, multiplier, shift) -> out.
+
+    data: NHWC [N, H, W, C], uint8 (int8 when `signed`), unpadded: the kernel
+    pads each input row band itself, inside the parallel loop, so no padded
+    copy of the activation goes through memory. weights: pack_weights' layout.
+    out: NHWC [N, OH, OW, O16*16] in the epilogue's dtype (int32 sums without
+    a requantize).
+    """
     import tvm
     from tvm import te
 
     register_intrinsic()
-    n, h, w, c = input_shape
-    o_blocks, kh, kw, c_blocks, _, _ = packed_shape
-    oh, ow = out_hw
-    sh, sw = strides
-    data = te.placeholder((n, h, w, c), "uint8", name="data")
-    kernel = te.placeholder(packed_shape, "int8", name="kernel")
+    c_blocks = -(-geometry.channels // 4)
+    o_blocks = -(-geometry.out_channels // 16)
+    kh, kw = geometry.kernel
+    sh, sw = geometry.strides
+    oh, ow = geometry.out_hw
+    n = geometry.batch
+    data = te.placeholder((n, geometry.height, geometry.width, geometry.channels),
+                          "int8" if signed else "uint8", name="data")
+    kernel = te.placeholder((o_blocks, kh, kw, c_blocks, 16, 4), "int8", name="kernel")
+    padded = padded_input(data, geometry, c_blocks * 4, signed)
     rkh = te.reduce_axis((0, kh), "rkh")
     rkw = te.reduce_axis((0, kw), "rkw")
     rc = te.reduce_axis((0, c_blocks * 4), "rc")
-    out = te.compute(
+    sums = te.compute(
         (n, oh, ow, o_blocks * 16),
         lambda b, y, x, o: te.sum(
-            data[b, y * sh + rkh, x * sw + rkw, rc].astype("int32")
+            padded[b, y * sh + rkh, x * sw + rkw, rc].astype("int32")
             * kernel[o // 16, rkh, rkw, rc // 4, o % 16, rc % 4].astype("int32"),
             axis=[rkh, rkw, rc],
         ),
         name="conv",
     )
-    func = te.create_prim_func([data, kernel, out])
+    bias, multiplier, shift = kernel_epilogue.placeholders(o_blocks * 16)
+    out = kernel_epilogue.apply(sums, epilogue, bias, multiplier, shift)
+    func = te.create_prim_func([data, kernel, bias, multiplier, shift, out])
     schedule = tvm.s_tir.Schedule(func)
     block = schedule.get_sblock("conv")
     b, y, x, o, rkh_, rkw_, rc_ = schedule.get_loops(block)
@@ -116,10 +173,22 @@ def conv2d_nhwc_vnni(
     tile = next(t for t in (8, 7, 6, 5, 4, 3, 2, 1) if ow % t == 0)
     xo, xi = schedule.split(x, [None, tile])
     schedule.reorder(b, y, xo, oo, rkh_, rkw_, rco, xi, oi, rci)
-    fused = schedule.fuse(b, y)
-    schedule.parallel(fused)
+    rows = schedule.fuse(b, y)
+    schedule.parallel(rows)
+    # The padded input band of one output row, built inside the parallel loop.
+    pad_block = schedule.get_sblock("padded")
+    schedule.compute_at(pad_block, rows)
+    lanes = next((v for v in (64, 32, 16) if (c_blocks * 4) % v == 0), None)
+    if lanes is not None:
+        _, inner = schedule.split(schedule.get_loops(pad_block)[-1], [None, lanes])
+        schedule.vectorize(inner)
+    # The epilogue of one register tile, while its sums are still hot.
+    epilogue_block = schedule.get_sblock("epilogue")
+    schedule.reverse_compute_at(epilogue_block, oo)
+    epilogue_loops = schedule.get_loops(epilogue_block)
+    schedule.vectorize(epilogue_loops[-1])
     init = schedule.decompose_reduction(block, rkh_)
     schedule.vectorize(schedule.get_loops(init)[-1])
     schedule.unroll(xi)
     schedule.tensorize(oi, VNNI_INTRIN)
-    return schedule.mod["main"]
+    return schedule.mod["main"].with_attr("tir.is_scheduled", True)

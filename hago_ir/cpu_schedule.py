@@ -1,0 +1,121 @@
+"""Default CPU schedules for the kernels no hand schedule or tuning covers.
+
+Part of hago_ir.tvm_build's CPU pipeline, between Relax's operator fusion
+(FuseOps / FuseTIR) and lowering. TVM's generic CPU pipeline leaves every
+fused elementwise kernel (requantize chains, `qnn.add`, quantize, casts,
+layout changes) and every reduction (pools, dense) as naive single-threaded
+loops; in an int8 ResNet-18 they cost more than the convolutions. This pass
+gives each PrimFunc that is not scheduled yet (`tir.is_scheduled` unset) a
+plain schedule: producers inlined into their consumer, the spatial loops
+fused and split between threads, and the innermost run of elements
+vectorized when its length allows. Each step is tried and skipped when TVM
+refuses it, so the pass never makes a module fail to build.
+"""
+
+from __future__ import annotations
+
+VECTOR_ELEMENTS = (64, 32, 16, 8)
+# Below this many output elements a kernel runs on one thread.
+PARALLEL_THRESHOLD = 4096
+DATA_PARALLEL = 0  # tirx.IterVar.DataPar
+
+
+def _try(step, *args):
+    try:
+        return step(*args)
+    except Exception:  # TVM raises ScheduleError / TVMError subclasses; leave the loop as it was
+        return None
+
+
+def schedule_function(func):
+    """A scheduled copy of one PrimFunc (unchanged when nothing applies)."""
+    import tvm
+
+    schedule = tvm.s_tir.Schedule(func)
+    root = schedule.get_sblock("root") if _has_root(schedule) else None
+    blocks = schedule.get_child_blocks(root) if root is not None else []
+    for block in list(blocks)[:-1]:
+        _try(schedule.compute_inline, block)
+    for block in schedule.get_child_blocks(schedule.get_sblock("root")):
+        _schedule_block(schedule, block)
+    return schedule.mod["main"].with_attr("tir.is_scheduled", True)
+
+
+def _has_root(schedule) -> bool:
+    try:
+        schedule.get_sblock("root")
+        return True
+    except Exception:
+        return False
+
+
+def _schedule_block(schedule, block) -> None:
+    loops = schedule.get_loops(block)
+    iter_vars = schedule.get(block).iter_vars
+    # Unscheduled (TE-made) blocks have one loop per iterator, in order:
+    # the spatial ones, then the reductions.
+    if not loops or len(loops) != len(iter_vars):
+        return
+    leading = next((i for i, v in enumerate(iter_vars) if v.iter_type != DATA_PARALLEL), len(iter_vars))
+    spatial = loops[:leading]
+    if not spatial:
+        return
+    reduces = leading < len(loops)
+    fused = spatial[0] if len(spatial) == 1 else _try(schedule.fuse, *spatial)
+    if fused is None:
+        return
+    extent = _extent(schedule, fused)
+    if extent is None:
+        return
+    inner = None
+    if not reduces:
+        lanes = next((v for v in VECTOR_ELEMENTS if extent % v == 0 and extent > v), None)
+        if lanes is not None:
+            split = _try(schedule.split, fused, [None, lanes])
+            if split is not None:
+                fused, inner = split
+    if extent >= PARALLEL_THRESHOLD or (reduces and extent >= 16):
+        _try(schedule.parallel, fused)
+    if inner is not None:
+        _try(schedule.vectorize, inner)
+
+
+def _extent(schedule, loop):
+    extent = schedule.get(loop).extent
+    return int(extent) if hasattr(extent, "value") or isinstance(extent, int) else None
+
+
+def schedule_pass():
+    """A module pass scheduling every unscheduled PrimFunc (see the module docstring)."""
+    import tvm
+
+    @tvm.transform.module_pass(opt_level=0, name="HagoDefaultCPUSchedule")
+    def _pass(mod, _context):
+        updates = {}
+        for gvar, func in mod.functions.items():
+            if not isinstance(func, tvm.tirx.PrimFunc):
+                continue
+            if func.attrs is not None and func.attrs.get("tir.is_scheduled", False):
+                continue
+            updates[gvar] = schedule_function(func)
+        for gvar, func in updates.items():
+            mod[gvar] = func
+        return mod
+
+    return _pass
+
+
+def cpu_pipeline(target):
+    """TVM's generic CPU Relax pipeline with fusion and this pass before lowering."""
+    import tvm
+    from tvm.relax.backend.cpu_generic import pipeline as generic
+
+    @tvm.transform.module_pass(opt_level=0, name="HagoCPUPipeline")
+    def _pipeline(mod, _context):
+        with target:
+            passes = (generic.library_dispatch_passes(target) + generic.legalize_passes(target)
+                      + [schedule_pass()] + generic.dataflow_lower_passes(target)
+                      + generic.finalize_passes(target))
+            return tvm.transform.Sequential(passes)(mod)
+
+    return _pipeline

@@ -1,0 +1,93 @@
+"""The fused epilogue of hago's integer CPU kernels: bias, requantize, clip, cast.
+
+Used by hago_ir.vnni_kernels and hago_ir.depthwise_kernels when
+hago_ir.relax_backend fuses a `qnn.conv2d` with the `qnn.requantize` that is
+its only reader: the int32 sums of one register tile get their bias, the
+fixed-point multiply, the round-half-to-even shift, the clip (where ReLU /
+ReLU6 were folded by hago-realize) and the narrowing cast while they are still
+in registers, instead of going through memory as int32 and then four int64
+elementwise passes. The arithmetic is that of hago_ir.numerics.requantize_integers,
+so the fused kernels stay bit-exact with the integer reference interpreter.
+
+Per-channel values are kernel arguments (`EPILOGUE_ARGUMENTS`), padded to the
+kernel's channel blocks; a requantize with one multiplier / shift for all
+channels is broadcast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Requantize:
+    multiplier: tuple[int, ...]
+    shift: tuple[int, ...]
+    qmin: int
+    qmax: int
+    dtype: str  # "uint8" / "int8" / "int16" / "int32"
+
+
+@dataclass
+class Epilogue:
+    """What follows the int32 sums of `channels` output channels."""
+
+    channels: int
+    bias: np.ndarray | None = None  # int64 per channel (the accumulator's bias, exact)
+    requantize: Requantize | None = None
+
+    @property
+    def out_dtype(self) -> str:
+        return self.requantize.dtype if self.requantize else "int32"
+
+    def arrays(self, padded_channels: int) -> list[tuple[np.ndarray, str]]:
+        """The per-channel kernel arguments (bias int32, multiplier int64, shift int64)."""
+        bias = np.zeros(padded_channels, dtype=np.int64)
+        if self.bias is not None:
+            bias[: self.channels] = self.bias
+        multiplier = np.ones(padded_channels, dtype=np.int64)
+        shift = np.zeros(padded_channels, dtype=np.int64)
+        if self.requantize is not None:
+            multiplier[: self.channels] = np.broadcast_to(np.array(self.requantize.multiplier), self.channels)
+            shift[: self.channels] = np.broadcast_to(np.array(self.requantize.shift), self.channels)
+        # int32 wrap of the bias is what adding it to the int32 accumulator does.
+        wrapped = ((bias + 2**31) % 2**32 - 2**31).astype(np.int32)
+        return [(wrapped, "int32"), (multiplier, "int64"), (shift, "int64")]
+
+
+EPILOGUE_ARGUMENTS = ("bias", "multiplier", "shift")
+
+
+def placeholders(padded_channels: int):
+    from tvm import te
+
+    return (
+        te.placeholder((padded_channels,), "int32", name="bias"),
+        te.placeholder((padded_channels,), "int64", name="multiplier"),
+        te.placeholder((padded_channels,), "int64", name="shift"),
+    )
+
+
+def apply(sums, epilogue: Epilogue, bias, multiplier, shift, name: str = "epilogue"):
+    """TE: out[..., o] = epilogue(sums[..., o]); channels are the last axis."""
+    from tvm import te
+    from tvm import tirx as tir
+
+    def compute(*index):
+        o = index[-1]
+        acc = sums(*index) + bias[o]  # int32: wraps as the accumulator does
+        if epilogue.requantize is None:
+            return acc
+        q = epilogue.requantize
+        product = acc.astype("int64") * multiplier[o]
+        s = shift[o]
+        one = tir.const(1, "int64")
+        half_minus_one = (one << tir.max(s - one, tir.const(0, "int64"))) - one
+        rounded = (product + half_minus_one + ((product >> s) & one)) >> s
+        rounded = tir.Select(s > tir.const(0, "int64"), rounded, product)
+        clipped = tir.max(tir.min(rounded, tir.const(q.qmax, "int64")), tir.const(q.qmin, "int64"))
+        return clipped.astype(q.dtype)
+
+    return te.compute(sums.shape, compute, name=name)
