@@ -61,6 +61,8 @@ def _schedule_block(schedule, block) -> None:
     if not spatial:
         return
     reduces = leading < len(loops)
+    if reduces and _reduce_over_channels_inside(schedule, block, loops, leading):
+        return
     fused = spatial[0] if len(spatial) == 1 else _try(schedule.fuse, *spatial)
     if fused is None:
         return
@@ -78,6 +80,34 @@ def _schedule_block(schedule, block) -> None:
         _try(schedule.parallel, fused)
     if inner is not None:
         _try(schedule.vectorize, inner)
+
+
+def _reduce_over_channels_inside(schedule, block, loops, leading: int) -> bool:
+    """Small reductions (pool windows) inside, the last spatial axis (NHWC channels) innermost.
+
+    The innermost loop then runs along contiguous memory with loop-invariant
+    window bounds, which LLVM vectorizes; the outer spatial loops are threads.
+    """
+    extents = [_extent(schedule, loop) for loop in loops]
+    if None in extents or leading < 2:
+        return False
+    outer, lanes = extents[: leading - 1], extents[leading - 1]
+    window = 1
+    for extent in extents[leading:]:
+        window *= extent
+    outer_size = 1
+    for extent in outer:
+        outer_size *= extent
+    if lanes < 8 or window > 64 or outer_size < 16:
+        return False
+    try:
+        schedule.reorder(*loops[: leading - 1], *loops[leading:], loops[leading - 1])
+        fused = schedule.fuse(*loops[: leading - 1]) if leading > 2 else loops[0]
+        schedule.parallel(fused)
+        schedule.decompose_reduction(block, loops[leading])
+    except Exception:  # a ScheduleError leaves the schedule as it was before the failing step
+        return False
+    return True
 
 
 def _extent(schedule, loop):

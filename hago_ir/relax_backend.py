@@ -269,16 +269,19 @@ class _Emitter:
             sums = self.cast(sums, storage)
         return sums
 
-    def fast_kernel(self, op: qnn.Conv2dOp) -> str | None:
+    def fast_kernel(self, op: qnn.Conv2dOp | qnn.DenseOp) -> str | None:
         """"vnni" / "depthwise" when a hand-scheduled kernel computes `op`, else None."""
         accumulator = qnn.element_type(op.output)
         if not (
             self.vnni and _dtype_of(op.input) in ("uint8", "int8") and _dtype_of(op.weight) == "int8"
             and isinstance(accumulator, IntegerType) and accumulator.width.data == 32
-            and op.overflow.data == "wrap" and ints(op.dilations) == (1, 1)
-            and isinstance(op.weight.owner, qnn.ConstantOp)
+            and op.overflow.data == "wrap" and isinstance(op.weight.owner, qnn.ConstantOp)
             and (op.bias is None or isinstance(op.bias.owner, qnn.ConstantOp))
         ):
+            return None
+        if isinstance(op, qnn.DenseOp):
+            return "vnni"
+        if ints(op.dilations) != (1, 1):
             return None
         groups = op.groups.value.data
         out_channels, per_group = shape_of(op.weight)[:2]
@@ -288,31 +291,29 @@ class _Emitter:
             return "depthwise"
         return None
 
-    def fused_requantize(self, op: qnn.Conv2dOp) -> qnn.RequantizeOp | None:
-        """The requantize that is the conv's only reader, computed in the kernel's epilogue."""
+    def fused_requantize(self, op: qnn.Conv2dOp | qnn.DenseOp) -> qnn.RequantizeOp | None:
+        """The requantize that is the op's only reader, computed in the kernel's epilogue."""
         uses = list(op.output.uses)
         if len(uses) != 1 or not isinstance(uses[0].operation, qnn.RequantizeOp):
             return None
         requantize = uses[0].operation
         axis = requantize.axis.value.data if requantize.axis is not None else None
-        return requantize if axis in (None, 1) else None
+        channel_axis = len(shape_of(op.output)) - 1 if isinstance(op, qnn.DenseOp) else 1
+        return requantize if axis in (None, channel_axis) else None
 
-    def fast_conv2d(self, op: qnn.Conv2dOp, kind: str):
-        """conv2d (+ bias + its requantize) as one hand-scheduled NHWC kernel.
+    def fast_kernel_call(self, op: qnn.Conv2dOp | qnn.DenseOp, kind: str, x, geometry, weights: np.ndarray):
+        """One hand-scheduled NHWC kernel: conv2d (OIHW `weights`) + bias + the fused requantize.
 
-        Signed (s8) activations are shifted by +128 into u8 inside the kernel;
-        the shift is taken back exactly through the bias: 128 x the sum of each
+        Returns (NHWC result, the requantize computed in it or None). Signed
+        (s8) activations are shifted by +128 into u8 inside the kernel; the
+        shift is taken back exactly through the bias: 128 x the sum of each
         output channel's weights.
         """
         from hago_ir import depthwise_kernels, vnni_kernels
         from hago_ir.kernel_epilogue import Epilogue, Requantize
 
         relax = self.relax
-        n, c, h, w = self.shape(op.input)
-        _, out_c, oh, ow = self.shape(op.output)
-        weights = constant_integers(op.weight.owner)
-        geometry = vnni_kernels.ConvGeometry(n, h, w, c, out_c, tuple(shape_of(op.weight)[2:]),
-                                             ints(op.strides), ints(op.pads))
+        out_c = geometry.out_channels
         bias = np.zeros(out_c, dtype=np.int64)
         if op.bias is not None:
             bias += constant_integers(op.bias.owner).reshape(-1)
@@ -335,16 +336,26 @@ class _Emitter:
         self.kernel_count += 1
         name = f"{'conv2d_vnni' if kind == 'vnni' else 'depthwise_conv2d'}_{self.kernel_count}"
         gvar = self.builder.add_func(kernel.with_attr("global_symbol", name), name)
-        arguments = [self.get_nhwc(op.input), self.const(packed, "int8")]
+        arguments = [x, self.const(packed, "int8")]
         arguments += [self.const(array, dtype) for array, dtype in epilogue.arrays(channels)]
-        out_type = relax.TensorType(shape=(n, oh, ow, channels), dtype=epilogue.out_dtype)
+        oh, ow = geometry.out_hw
+        out_type = relax.TensorType(shape=(geometry.batch, oh, ow, channels), dtype=epilogue.out_dtype)
         out = self.emit(relax.call_tir(gvar, arguments, out_type))
         if channels != out_c:
             out = self.emit(self.op.strided_slice(out, axes=[3], begin=[0], end=[out_c]))
-        if requantize is None:
-            return self.keep_nhwc(op.output, out)
-        self.fused.add(requantize)
-        return self.keep_nhwc(requantize.output, out)
+        if requantize is not None:
+            self.fused.add(requantize)
+        return out, requantize
+
+    def fast_conv2d(self, op: qnn.Conv2dOp, kind: str):
+        from hago_ir.vnni_kernels import ConvGeometry
+
+        n, c, h, w = self.shape(op.input)
+        out_c = shape_of(op.output)[1]
+        geometry = ConvGeometry(n, h, w, c, out_c, tuple(shape_of(op.weight)[2:]), ints(op.strides), ints(op.pads))
+        out, requantize = self.fast_kernel_call(
+            op, kind, self.get_nhwc(op.input), geometry, constant_integers(op.weight.owner))
+        return self.keep_nhwc(op.output if requantize is None else requantize.output, out)
 
     def conv2d(self, op: qnn.Conv2dOp):
         kind = self.fast_kernel(op)
@@ -362,11 +373,28 @@ class _Emitter:
         return self.accumulate(op, compute)
 
     def dense(self, op: qnn.DenseOp):
+        if self.fast_kernel(op) == "vnni" and len(shape_of(op.input)) == 2:
+            return self.fast_dense(op)
+
         def compute(dtype: str):
             weight = self.emit(self.op.permute_dims(self.get(op.weight), [1, 0]))
             return self.emit(self.op.matmul(self.get(op.input), weight, out_dtype=dtype))
 
         return self.accumulate(op, compute)
+
+    def fast_dense(self, op: qnn.DenseOp):
+        """dense as a 1x1 conv of an [N, 1, 1, C] image: the VNNI kernel and its epilogue."""
+        from hago_ir.vnni_kernels import ConvGeometry
+
+        n, c = self.shape(op.input)
+        out_c = shape_of(op.output)[1]
+        weights = constant_integers(op.weight.owner).reshape(out_c, c, 1, 1)
+        x = self.emit(self.op.reshape(self.get(op.input), (n, 1, 1, c)))
+        geometry = ConvGeometry(n, 1, 1, c, out_c, (1, 1), (1, 1), (0, 0, 0, 0))
+        out, requantize = self.fast_kernel_call(op, "vnni", x, geometry, weights)
+        result = op.output if requantize is None else requantize.output
+        self.values[result] = self.emit(self.op.reshape(out, (n, out_c)))
+        return None
 
     def add(self, op: qnn.AddOp):
         op_ = self.op

@@ -52,6 +52,20 @@ def _cores() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
+def use_all_cores() -> None:
+    """Let TVM's thread pool use every core this process may run on.
+
+    TVM sizes its pool at first use from TVM_NUM_THREADS, else from half the
+    hardware threads on x86 (it assumes hyper-threading): one thread on a
+    2-core machine, which halves every parallel kernel. A value the user set
+    is kept.
+    """
+    os.environ.setdefault("TVM_NUM_THREADS", str(_cores()))
+
+
+use_all_cores()  # before any TVM kernel runs in this process: the pool is sized once
+
+
 def tvm_target(name: str):
     import tvm
 

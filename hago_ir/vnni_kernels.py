@@ -27,6 +27,10 @@ from hago_ir import kernel_epilogue
 from hago_ir.kernel_epilogue import Epilogue
 
 VNNI_INTRIN = "hago_dot_16x4_vnni"
+OC_BLOCKS = 2
+PIXEL_TILE = 8
+# Above this much packed weight (L2-sized), threads split output channels, not rows.
+CHANNEL_PARALLEL_WEIGHT_BYTES = 256 * 1024
 _registered = False
 
 
@@ -167,28 +171,43 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
     schedule = tvm.s_tir.Schedule(func)
     block = schedule.get_sblock("conv")
     b, y, x, o, rkh_, rkw_, rc_ = schedule.get_loops(block)
-    oo, oi = schedule.split(o, [None, 16])
+    # Register tile: up to OC_BLOCKS blocks of 16 output channels x up to
+    # 8 output pixels, one 16-lane accumulator each; every broadcast input
+    # word feeds OC_BLOCKS vpdpbusd, every weight vector `tile` of them.
+    oc_tile = next(t for t in (OC_BLOCKS, 1) if o_blocks % t == 0)
+    oo, oj, oi = schedule.split(o, [None, oc_tile, 16])
     rco, rci = schedule.split(rc_, [None, 4])
-    # Output width in register tiles of up to 8 pixels: 8 accumulators of 16 lanes.
-    tile = next(t for t in (8, 7, 6, 5, 4, 3, 2, 1) if ow % t == 0)
+    tile = next(t for t in (PIXEL_TILE, 7, 6, 5, 4, 3, 2, 1) if t <= PIXEL_TILE and ow % t == 0)
     xo, xi = schedule.split(x, [None, tile])
-    schedule.reorder(b, y, xo, oo, rkh_, rkw_, rco, xi, oi, rci)
-    rows = schedule.fuse(b, y)
-    schedule.parallel(rows)
-    # The padded input band of one output row, built inside the parallel loop.
     pad_block = schedule.get_sblock("padded")
-    schedule.compute_at(pad_block, rows)
+    weight_bytes = o_blocks * 16 * kh * kw * c_blocks * 4
+    if weight_bytes > CHANNEL_PARALLEL_WEIGHT_BYTES or n * oh < 8:
+        # Deep layers: few pixels, many weights. Threads split the output
+        # channels, so each weight block is loaded once for all pixels; the
+        # (small) padded input is built once, before the parallel loop.
+        schedule.reorder(oo, b, y, xo, rkh_, rkw_, rco, xi, oj, oi, rci)
+        schedule.parallel(oo)
+        tile_loop = xo
+    else:
+        # Early layers: threads split the output rows; each builds the padded
+        # input band of its row itself.
+        schedule.reorder(b, y, xo, oo, rkh_, rkw_, rco, xi, oj, oi, rci)
+        rows = schedule.fuse(b, y)
+        schedule.parallel(rows)
+        schedule.compute_at(pad_block, rows)
+        tile_loop = oo
     lanes = next((v for v in (64, 32, 16) if (c_blocks * 4) % v == 0), None)
     if lanes is not None:
         _, inner = schedule.split(schedule.get_loops(pad_block)[-1], [None, lanes])
         schedule.vectorize(inner)
     # The epilogue of one register tile, while its sums are still hot.
     epilogue_block = schedule.get_sblock("epilogue")
-    schedule.reverse_compute_at(epilogue_block, oo)
+    schedule.reverse_compute_at(epilogue_block, tile_loop)
     epilogue_loops = schedule.get_loops(epilogue_block)
     schedule.vectorize(epilogue_loops[-1])
     init = schedule.decompose_reduction(block, rkh_)
     schedule.vectorize(schedule.get_loops(init)[-1])
     schedule.unroll(xi)
+    schedule.unroll(oj)
     schedule.tensorize(oi, VNNI_INTRIN)
     return schedule.mod["main"].with_attr("tir.is_scheduled", True)
