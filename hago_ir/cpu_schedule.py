@@ -14,7 +14,7 @@ refuses it, so the pass never makes a module fail to build.
 
 from __future__ import annotations
 
-VECTOR_ELEMENTS = (64, 32, 16, 8)
+VECTOR_ELEMENTS = (16, 8)
 # Below this many output elements a kernel runs on one thread.
 PARALLEL_THRESHOLD = 4096
 DATA_PARALLEL = 0  # tirx.IterVar.DataPar

@@ -31,7 +31,7 @@ def pack_weights(weights: np.ndarray) -> np.ndarray:
 
 
 def depthwise_conv2d_nhwc(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
-    """The scheduled PrimFunc (data, packed weights, bias, multiplier, shift) -> out [N, OH, OW, C16*16]."""
+    """The scheduled PrimFunc (data, packed weights, *EPILOGUE_ARGUMENTS) -> out [N, OH, OW, C16*16]."""
     import tvm
     from tvm import te
 
@@ -54,9 +54,9 @@ def depthwise_conv2d_nhwc(geometry: ConvGeometry, signed: bool, epilogue: Epilog
         ),
         name="conv",
     )
-    bias, multiplier, shift = kernel_epilogue.placeholders(channels)
-    out = kernel_epilogue.apply(sums, epilogue, bias, multiplier, shift)
-    schedule = tvm.s_tir.Schedule(te.create_prim_func([data, kernel, bias, multiplier, shift, out]))
+    arguments = kernel_epilogue.placeholders(channels)
+    out = kernel_epilogue.apply(sums, epilogue, arguments)
+    schedule = tvm.s_tir.Schedule(te.create_prim_func([data, kernel, *arguments, out]))
     block = schedule.get_sblock("conv")
     b, y, x, c, rkh_, rkw_ = schedule.get_loops(block)
     co, ci = schedule.split(c, [None, LANES])

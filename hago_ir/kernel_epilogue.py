@@ -43,7 +43,7 @@ class Epilogue:
         return self.requantize.dtype if self.requantize else "int32"
 
     def arrays(self, padded_channels: int) -> list[tuple[np.ndarray, str]]:
-        """The per-channel kernel arguments (bias int32, multiplier int64, shift int64)."""
+        """The per-channel kernel arguments, in EPILOGUE_ARGUMENTS order."""
         bias = np.zeros(padded_channels, dtype=np.int64)
         if self.bias is not None:
             bias[: self.channels] = self.bias
@@ -52,28 +52,36 @@ class Epilogue:
         if self.requantize is not None:
             multiplier[: self.channels] = np.broadcast_to(np.array(self.requantize.multiplier), self.channels)
             shift[: self.channels] = np.broadcast_to(np.array(self.requantize.shift), self.channels)
+        if multiplier.max() >= 2**31:
+            raise ValueError("requantize multipliers must be below 2^31")
         # int32 wrap of the bias is what adding it to the int32 accumulator does.
         wrapped = ((bias + 2**31) % 2**32 - 2**31).astype(np.int32)
-        return [(wrapped, "int32"), (multiplier, "int64"), (shift, "int64")]
+        # Round half to even: (p + 2^(s-1) - 1 + ((p >> s) & 1)) >> s, nothing to add when s = 0.
+        rounding = np.where(shift > 0, (np.int64(1) << np.maximum(shift - 1, 0)) - 1, 0)
+        odd_mask = (shift > 0).astype(np.int64)
+        return [(wrapped, "int32"), (multiplier.astype(np.int32), "int32"), (shift, "int64"),
+                (rounding, "int64"), (odd_mask, "int64")]
 
 
-EPILOGUE_ARGUMENTS = ("bias", "multiplier", "shift")
+# Per output channel. The multiplier is below 2^31, so it is passed as int32:
+# the int32 x int32 -> int64 product is then one vpmuldq, not a 64-bit multiply.
+EPILOGUE_ARGUMENTS = ("bias", "multiplier", "shift", "rounding", "odd_mask")
 
 
 def placeholders(padded_channels: int):
     from tvm import te
 
-    return (
-        te.placeholder((padded_channels,), "int32", name="bias"),
-        te.placeholder((padded_channels,), "int64", name="multiplier"),
-        te.placeholder((padded_channels,), "int64", name="shift"),
-    )
+    dtypes = ("int32", "int32", "int64", "int64", "int64")
+    return tuple(te.placeholder((padded_channels,), dtype, name=name)
+                 for name, dtype in zip(EPILOGUE_ARGUMENTS, dtypes))
 
 
-def apply(sums, epilogue: Epilogue, bias, multiplier, shift, name: str = "epilogue"):
+def apply(sums, epilogue: Epilogue, arguments, name: str = "epilogue"):
     """TE: out[..., o] = epilogue(sums[..., o]); channels are the last axis."""
     from tvm import te
     from tvm import tirx as tir
+
+    bias, multiplier, shift, rounding, odd_mask = arguments
 
     def compute(*index):
         o = index[-1]
@@ -81,12 +89,9 @@ def apply(sums, epilogue: Epilogue, bias, multiplier, shift, name: str = "epilog
         if epilogue.requantize is None:
             return acc
         q = epilogue.requantize
-        product = acc.astype("int64") * multiplier[o]
+        product = acc.astype("int64") * multiplier[o].astype("int64")
         s = shift[o]
-        one = tir.const(1, "int64")
-        half_minus_one = (one << tir.max(s - one, tir.const(0, "int64"))) - one
-        rounded = (product + half_minus_one + ((product >> s) & one)) >> s
-        rounded = tir.Select(s > tir.const(0, "int64"), rounded, product)
+        rounded = (product + rounding[o] + ((product >> s) & odd_mask[o])) >> s
         clipped = tir.max(tir.min(rounded, tir.const(q.qmax, "int64")), tir.const(q.qmin, "int64"))
         return clipped.astype(q.dtype)
 

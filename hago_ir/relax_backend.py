@@ -129,6 +129,21 @@ class _Emitter:
         shape[axis if axis is not None else rank - 1] = -1
         return self.const(array.reshape(shape), dtype)
 
+    def rounding_right_shift_by(self, x, shift: int):
+        """round(x / 2^shift) half to even on int64, for one shift known at emission.
+
+        The per-element work is then four integer ops with immediate operands,
+        against eight for the general form below.
+        """
+        if shift == 0:
+            return x
+        op = self.op
+        one = self.const(np.array(1), "int64")
+        amount = self.const(np.array(shift), "int64")
+        half_minus_one = self.const(np.array((1 << (shift - 1)) - 1), "int64")
+        odd = self.emit(op.bitwise_and(op.right_shift(x, amount), one))
+        return self.emit(op.right_shift(op.add(op.add(x, half_minus_one), odd), amount))
+
     def rounding_right_shift(self, x, shift):
         """round(x / 2^shift) half to even on int64 (numerics.rounding_right_shift)."""
         op = self.op
@@ -241,7 +256,9 @@ class _Emitter:
         multipliers, shifts = list(ints(op.multiplier)), list(ints(op.shift))
         if any(m != 1 for m in multipliers):
             x = self.emit(self.op.multiply(x, self.channel_array(multipliers, axis, rank, "int64")))
-        if any(s != 0 for s in shifts):
+        if len(set(shifts)) == 1:
+            x = self.rounding_right_shift_by(x, shifts[0])
+        elif any(s != 0 for s in shifts):
             x = self.rounding_right_shift(x, self.channel_array(shifts, axis, rank, "int64"))
         x = self.cast(self.clip_int(x, op.qmin.value.data, op.qmax.value.data), _dtype_of(op.output))
         return self.keep_nhwc(op.output, x) if nhwc else x
@@ -406,15 +423,12 @@ class _Emitter:
             x = self.cast(value, "int64")
             if multiplier != 1:
                 x = self.emit(op_.multiply(x, self.const(np.array(multiplier), "int64")))
-            if shift:
-                x = self.rounding_right_shift(x, self.const(np.array(shift), "int64"))
-            return x
+            return self.rounding_right_shift_by(x, shift)
 
         lhs = rescale(operand(op.lhs), op.lhs_multiplier.value.data, op.lhs_shift.value.data)
         rhs = rescale(operand(op.rhs), op.rhs_multiplier.value.data, op.rhs_shift.value.data)
         total = self.wrap_to(self.emit(op_.add(lhs, rhs)), width, 64)
-        if op.shift.value.data:
-            total = self.rounding_right_shift(total, self.const(np.array(op.shift.value.data), "int64"))
+        total = self.rounding_right_shift_by(total, op.shift.value.data)
         out = self.cast(self.clip_int(total, op.qmin.value.data, op.qmax.value.data), _dtype_of(op.output))
         return self.keep_nhwc(op.output, out) if nhwc else out
 

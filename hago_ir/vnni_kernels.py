@@ -107,7 +107,7 @@ class ConvGeometry:
 
 
 def padded_input(data, geometry: ConvGeometry, channels: int, signed: bool, name: str = "padded"):
-    """TE: the zero-padded u8 input, channels padded to `channels`.
+    """TE: the zero-padded u8 input, channels padded to `channels` (`data` itself when no padding is needed).
 
     Signed (s8) activations are shifted by +128 into u8, and padded with 128
     (the shifted zero); the kernel's caller takes the shift back through the
@@ -119,6 +119,8 @@ def padded_input(data, geometry: ConvGeometry, channels: int, signed: bool, name
     t, l, b, r = geometry.pads
     h, w, c = geometry.height, geometry.width, geometry.channels
     pad_value = tir.const(128 if signed else 0, "uint8")
+    if not signed and channels == c and geometry.pads == (0, 0, 0, 0):
+        return data
 
     def value(n, y, x, k):
         inside = tir.all(y >= t, y < h + t, x >= l, x < w + l, k < c)
@@ -131,7 +133,7 @@ def padded_input(data, geometry: ConvGeometry, channels: int, signed: bool, name
 
 
 def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
-    """The scheduled PrimFunc (data, packed weights, bias, multiplier, shift) -> out.
+    """The scheduled PrimFunc (data, packed weights, *EPILOGUE_ARGUMENTS) -> out.
 
     data: NHWC [N, H, W, C], uint8 (int8 when `signed`), unpadded: the kernel
     pads each input row band itself, inside the parallel loop, so no padded
@@ -165,9 +167,9 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
         ),
         name="conv",
     )
-    bias, multiplier, shift = kernel_epilogue.placeholders(o_blocks * 16)
-    out = kernel_epilogue.apply(sums, epilogue, bias, multiplier, shift)
-    func = te.create_prim_func([data, kernel, bias, multiplier, shift, out])
+    arguments = kernel_epilogue.placeholders(o_blocks * 16)
+    out = kernel_epilogue.apply(sums, epilogue, arguments)
+    func = te.create_prim_func([data, kernel, *arguments, out])
     schedule = tvm.s_tir.Schedule(func)
     block = schedule.get_sblock("conv")
     b, y, x, o, rkh_, rkw_, rc_ = schedule.get_loops(block)
@@ -179,7 +181,7 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
     rco, rci = schedule.split(rc_, [None, 4])
     tile = next(t for t in (PIXEL_TILE, 7, 6, 5, 4, 3, 2, 1) if t <= PIXEL_TILE and ow % t == 0)
     xo, xi = schedule.split(x, [None, tile])
-    pad_block = schedule.get_sblock("padded")
+    pad_block = schedule.get_sblock("padded") if padded is not data else None
     weight_bytes = o_blocks * 16 * kh * kw * c_blocks * 4
     if weight_bytes > CHANNEL_PARALLEL_WEIGHT_BYTES or n * oh < 8:
         # Deep layers: few pixels, many weights. Threads split the output
@@ -194,10 +196,15 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
         schedule.reorder(b, y, xo, oo, rkh_, rkw_, rco, xi, oj, oi, rci)
         rows = schedule.fuse(b, y)
         schedule.parallel(rows)
-        schedule.compute_at(pad_block, rows)
+        if pad_block is not None:
+            if kh > 3:  # a band of kh rows per output row would copy each input row kh / sh times
+                pad_n, pad_y = schedule.get_loops(pad_block)[:2]
+                schedule.parallel(schedule.fuse(pad_n, pad_y))
+            else:
+                schedule.compute_at(pad_block, rows)
         tile_loop = oo
     lanes = next((v for v in (64, 32, 16) if (c_blocks * 4) % v == 0), None)
-    if lanes is not None:
+    if lanes is not None and pad_block is not None:
         _, inner = schedule.split(schedule.get_loops(pad_block)[-1], [None, lanes])
         schedule.vectorize(inner)
     # The epilogue of one register tile, while its sums are still hot.
