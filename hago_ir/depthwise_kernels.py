@@ -17,15 +17,16 @@ import numpy as np
 
 from hago_ir import kernel_epilogue
 from hago_ir.kernel_epilogue import Epilogue
-from hago_ir.vnni_kernels import ConvGeometry, padded_input
+from hago_ir.vnni_kernels import ConvGeometry, padded_input, vectorize_channels
 
 LANES = 16
 
 
-def pack_weights(weights: np.ndarray) -> np.ndarray:
-    """[C, 1, KH, KW] int8 -> [KH, KW, C16*16] (zero-padded channels)."""
+def pack_weights(weights: np.ndarray, stored_channels: int | None = None) -> np.ndarray:
+    """[C, 1, KH, KW] int8 -> [KH, KW, C'] with C' the (input's stored) channels rounded up to 16; zero-padded."""
     channels, _, kh, kw = weights.shape
-    padded = np.zeros((kh, kw, -(-channels // LANES) * LANES), dtype=np.int8)
+    stored = max(channels, stored_channels or channels)
+    padded = np.zeros((kh, kw, -(-stored // LANES) * LANES), dtype=np.int8)
     padded[:, :, :channels] = weights[:, 0].transpose(1, 2, 0)
     return padded
 
@@ -49,7 +50,7 @@ def depthwise_conv2d_nhwc(geometry: ConvGeometry, signed: bool, epilogue: Epilog
     sums = te.compute(
         (n, oh, ow, channels),
         lambda b, y, x, c: te.sum(
-            padded[b, y * sh + rkh, x * sw + rkw, c].astype("int32") * kernel[rkh, rkw, c].astype("int32"),
+            (padded[b, y * sh + rkh, x * sw + rkw, c].astype("int16") * kernel[rkh, rkw, c].astype("int16")).astype("int32"),
             axis=[rkh, rkw],
         ),
         name="conv",
@@ -69,7 +70,7 @@ def depthwise_conv2d_nhwc(geometry: ConvGeometry, signed: bool, epilogue: Epilog
     schedule.vectorize(inner)
     epilogue_block = schedule.get_sblock("epilogue")
     schedule.reverse_compute_at(epilogue_block, co)
-    schedule.vectorize(schedule.get_loops(epilogue_block)[-1])
+    vectorize_channels(schedule, epilogue_block)
     init = schedule.decompose_reduction(block, rkh_)
     schedule.vectorize(schedule.get_loops(init)[-1])
     schedule.unroll(ci)

@@ -95,4 +95,6 @@ def apply(sums, epilogue: Epilogue, arguments, name: str = "epilogue"):
         clipped = tir.max(tir.min(rounded, tir.const(q.qmax, "int64")), tir.const(q.qmin, "int64"))
         return clipped.astype(q.dtype)
 
+    # Whole blocks of channels are written, the padding ones included (bias 0,
+    # multiplier 1, shift 0: they hold clip(0)), so the stores stay vectors.
     return te.compute(sums.shape, compute, name=name)

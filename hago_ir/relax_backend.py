@@ -74,8 +74,11 @@ class _Emitter:
         self.kernel_count = 0
         self.builder = relax.BlockBuilder()
         self.values: dict[SSAValue, object] = {}
-        # Values held NHWC (written by the fast kernels); `get` gives NCHW views.
-        self.nhwc: set[SSAValue] = set()
+        # Values held NHWC by the fast kernels, with their stored channel count:
+        # kernels write whole blocks of 16 channels, and the channels past the
+        # real ones hold don't-care values that only channel-wise ops and
+        # zero weights ever see (see `padded`). `get` gives NCHW views.
+        self.nhwc: dict[SSAValue, int] = {}
         self.views: dict[tuple[SSAValue, str], object] = {}
         self.fused: set[Operation] = set()
         self.handlers: dict[type[Operation], Callable[[Operation], object]] = {
@@ -198,27 +201,39 @@ class _Emitter:
         """The value in the module's own layout (NCHW for 4-D tensors)."""
         if value not in self.nhwc:
             return self.values[value]
-        return self._view(value, "NCHW", [0, 3, 1, 2])
+        return self._view(value, "NCHW", lambda: self.op.permute_dims(self.get_nhwc(value), [0, 3, 1, 2]))
 
     def get_nhwc(self, value: SSAValue):
-        """A 4-D value in NHWC, transposed once and cached when it was made NCHW."""
-        if value in self.nhwc:
+        """A 4-D value in NHWC with its real channels only (sliced or transposed once, cached)."""
+        if value not in self.nhwc:
+            return self._view(value, "NHWC", lambda: self.op.permute_dims(self.values[value], [0, 2, 3, 1]))
+        channels = shape_of(value)[1]
+        if self.nhwc[value] == channels:
             return self.values[value]
-        return self._view(value, "NHWC", [0, 2, 3, 1])
+        return self._view(value, "NHWC-real", lambda: self.op.strided_slice(
+            self.values[value], axes=[3], begin=[0], end=[channels]))
 
-    def _view(self, value: SSAValue, layout: str, perm: list[int]):
+    def padded(self, value: SSAValue) -> tuple[object, int]:
+        """A 4-D value in NHWC as stored, with its stored channel count.
+
+        For ops that treat channels independently and alike (max pool, window
+        sums, per-tensor requantize, add, clip) or read them with zero weights
+        (the fast kernels), so the padding channels never need slicing off.
+        """
+        if value in self.nhwc:
+            return self.values[value], self.nhwc[value]
+        return self.get_nhwc(value), shape_of(value)[1]
+
+    def _view(self, value: SSAValue, layout: str, make):
         key = (value, layout)
         if key not in self.views:
-            self.views[key] = self.emit(self.op.permute_dims(self.values[value], perm))
+            self.views[key] = self.emit(make())
         return self.views[key]
 
-    def any_nhwc(self, *values: SSAValue) -> bool:
-        return any(v in self.nhwc for v in values) and all(len(shape_of(v)) == 4 for v in values)
-
-    def keep_nhwc(self, result: SSAValue, value):
-        """Record `value` (NHWC) as `result`'s; returns None for the walk."""
+    def keep_nhwc(self, result: SSAValue, value, channels: int | None = None):
+        """Record `value` (NHWC, `channels` stored) as `result`'s; returns None for the walk."""
         self.values[result] = value
-        self.nhwc.add(result)
+        self.nhwc[result] = channels if channels is not None else shape_of(result)[1]
         return None
 
     # ------------------------------------------------------------ qnn
@@ -249,11 +264,18 @@ class _Emitter:
     def requantize(self, op: qnn.RequantizeOp):
         rank = len(shape_of(op.input))
         axis = op.axis.value.data if op.axis is not None else None
-        nhwc = self.any_nhwc(op.input)
-        if nhwc and axis is not None:
-            axis = NHWC_AXIS[axis]
-        x = self.cast(self.get_nhwc(op.input) if nhwc else self.get(op.input), "int64")
         multipliers, shifts = list(ints(op.multiplier)), list(ints(op.shift))
+        nhwc = op.input in self.nhwc
+        stored = None
+        if nhwc and len(set(multipliers)) == 1 and len(set(shifts)) == 1:
+            x, stored = self.padded(op.input)  # the same arithmetic on every channel
+            axis = None
+        elif nhwc:
+            x = self.get_nhwc(op.input)
+            axis = NHWC_AXIS[axis] if axis is not None else None
+        else:
+            x = self.get(op.input)
+        x = self.cast(x, "int64")
         if any(m != 1 for m in multipliers):
             x = self.emit(self.op.multiply(x, self.channel_array(multipliers, axis, rank, "int64")))
         if len(set(shifts)) == 1:
@@ -261,7 +283,7 @@ class _Emitter:
         elif any(s != 0 for s in shifts):
             x = self.rounding_right_shift(x, self.channel_array(shifts, axis, rank, "int64"))
         x = self.cast(self.clip_int(x, op.qmin.value.data, op.qmax.value.data), _dtype_of(op.output))
-        return self.keep_nhwc(op.output, x) if nhwc else x
+        return self.keep_nhwc(op.output, x, stored) if nhwc else x
 
     def accumulate(self, op: qnn.Conv2dOp | qnn.DenseOp, compute: Callable[[str], object]):
         accumulator = qnn.element_type(op.output)
@@ -321,7 +343,10 @@ class _Emitter:
     def fast_kernel_call(self, op: qnn.Conv2dOp | qnn.DenseOp, kind: str, x, geometry, weights: np.ndarray):
         """One hand-scheduled NHWC kernel: conv2d (OIHW `weights`) + bias + the fused requantize.
 
-        Returns (NHWC result, the requantize computed in it or None). Signed
+        `x` may store more channels than `weights` read (geometry.channels
+        says how many): the weights are zero-padded to match. Returns (NHWC
+        result, its stored channel count, the requantize computed in it or
+        None); the result's channels past geometry.out_channels are padding. Signed
         (s8) activations are shifted by +128 into u8 inside the kernel; the
         shift is taken back exactly through the bias: 128 x the sum of each
         output channel's weights.
@@ -337,6 +362,8 @@ class _Emitter:
         signed = _dtype_of(op.input) == "int8"
         if signed:
             bias -= 128 * weights.reshape(out_c, -1).sum(axis=1)
+        if kind == "vnni" and weights.shape[1] < geometry.channels:
+            weights = np.pad(weights, [(0, 0), (0, geometry.channels - weights.shape[1]), (0, 0), (0, 0)])
         requantize = self.fused_requantize(op)
         epilogue = Epilogue(out_c, bias, None if requantize is None else Requantize(
             tuple(ints(requantize.multiplier)), tuple(ints(requantize.shift)),
@@ -347,7 +374,7 @@ class _Emitter:
             kernel = vnni_kernels.conv2d_nhwc_vnni(geometry, signed, epilogue)
             channels = packed.shape[0] * 16
         else:
-            packed = depthwise_kernels.pack_weights(weights.astype(np.int8))
+            packed = depthwise_kernels.pack_weights(weights.astype(np.int8), geometry.channels)
             kernel = depthwise_kernels.depthwise_conv2d_nhwc(geometry, signed, epilogue)
             channels = packed.shape[-1]
         self.kernel_count += 1
@@ -358,21 +385,20 @@ class _Emitter:
         oh, ow = geometry.out_hw
         out_type = relax.TensorType(shape=(geometry.batch, oh, ow, channels), dtype=epilogue.out_dtype)
         out = self.emit(relax.call_tir(gvar, arguments, out_type))
-        if channels != out_c:
-            out = self.emit(self.op.strided_slice(out, axes=[3], begin=[0], end=[out_c]))
         if requantize is not None:
             self.fused.add(requantize)
-        return out, requantize
+        return out, channels, requantize
 
     def fast_conv2d(self, op: qnn.Conv2dOp, kind: str):
         from hago_ir.vnni_kernels import ConvGeometry
 
-        n, c, h, w = self.shape(op.input)
+        n, _, h, w = self.shape(op.input)
         out_c = shape_of(op.output)[1]
-        geometry = ConvGeometry(n, h, w, c, out_c, tuple(shape_of(op.weight)[2:]), ints(op.strides), ints(op.pads))
-        out, requantize = self.fast_kernel_call(
-            op, kind, self.get_nhwc(op.input), geometry, constant_integers(op.weight.owner))
-        return self.keep_nhwc(op.output if requantize is None else requantize.output, out)
+        x, stored = self.padded(op.input)
+        geometry = ConvGeometry(n, h, w, stored, out_c, tuple(shape_of(op.weight)[2:]), ints(op.strides),
+                                ints(op.pads))
+        out, channels, requantize = self.fast_kernel_call(op, kind, x, geometry, constant_integers(op.weight.owner))
+        return self.keep_nhwc(op.output if requantize is None else requantize.output, out, channels)
 
     def conv2d(self, op: qnn.Conv2dOp):
         kind = self.fast_kernel(op)
@@ -408,7 +434,9 @@ class _Emitter:
         weights = constant_integers(op.weight.owner).reshape(out_c, c, 1, 1)
         x = self.emit(self.op.reshape(self.get(op.input), (n, 1, 1, c)))
         geometry = ConvGeometry(n, 1, 1, c, out_c, (1, 1), (1, 1), (0, 0, 0, 0))
-        out, requantize = self.fast_kernel_call(op, "vnni", x, geometry, weights)
+        out, channels, requantize = self.fast_kernel_call(op, "vnni", x, geometry, weights)
+        if channels != out_c:
+            out = self.emit(self.op.strided_slice(out, axes=[3], begin=[0], end=[out_c]))
         result = op.output if requantize is None else requantize.output
         self.values[result] = self.emit(self.op.reshape(out, (n, out_c)))
         return None
@@ -416,8 +444,15 @@ class _Emitter:
     def add(self, op: qnn.AddOp):
         op_ = self.op
         width = op.accumulator.width.data
-        nhwc = self.any_nhwc(op.lhs, op.rhs) and shape_of(op.lhs) == shape_of(op.rhs)
-        operand = self.get_nhwc if nhwc else self.get
+        nhwc = (op.lhs in self.nhwc or op.rhs in self.nhwc) and shape_of(op.lhs) == shape_of(op.rhs)
+        stored = None
+        if nhwc and self.nhwc.get(op.lhs) == self.nhwc.get(op.rhs):
+            stored = self.nhwc[op.lhs]  # one arithmetic for every channel: padding channels included
+
+            def operand(value):
+                return self.padded(value)[0]
+        else:
+            operand = self.get_nhwc if nhwc else self.get
 
         def rescale(value, multiplier: int, shift: int):
             x = self.cast(value, "int64")
@@ -430,12 +465,12 @@ class _Emitter:
         total = self.wrap_to(self.emit(op_.add(lhs, rhs)), width, 64)
         total = self.rounding_right_shift_by(total, op.shift.value.data)
         out = self.cast(self.clip_int(total, op.qmin.value.data, op.qmax.value.data), _dtype_of(op.output))
-        return self.keep_nhwc(op.output, out) if nhwc else out
+        return self.keep_nhwc(op.output, out, stored) if nhwc else out
 
     def clip(self, op: qnn.ClipOp):
         if op.input in self.nhwc:
-            return self.keep_nhwc(op.output, self.clip_int(self.values[op.input], op.min.value.data,
-                                                           op.max.value.data))
+            x, stored = self.padded(op.input)
+            return self.keep_nhwc(op.output, self.clip_int(x, op.min.value.data, op.max.value.data), stored)
         return self.clip_int(self.get(op.input), op.min.value.data, op.max.value.data)
 
     def sum_pool2d(self, op: qnn.SumPool2dOp):
@@ -456,10 +491,10 @@ class _Emitter:
         accumulator = qnn.element_type(op.output)
         assert isinstance(accumulator, IntegerType)
         nhwc = op.input in self.nhwc
-        x = self.cast(self.values[op.input] if nhwc else self.get(op.input), "int32")
-        sums = self.emit(self.op.sum(x, axis=[1, 2] if nhwc else [2, 3], keepdims=True))
+        x, stored = self.padded(op.input) if nhwc else (self.get(op.input), None)
+        sums = self.emit(self.op.sum(self.cast(x, "int32"), axis=[1, 2] if nhwc else [2, 3], keepdims=True))
         out = self.cast(self.wrap_to(sums, accumulator.width.data, 32), storage_dtype(accumulator))
-        return self.keep_nhwc(op.output, out) if nhwc else out
+        return self.keep_nhwc(op.output, out, stored) if nhwc else out
 
     # ------------------------------------------------------------ data movement (any dtype)
     def reshape(self, op: qsim.ReshapeOp):
@@ -480,13 +515,14 @@ class _Emitter:
     def max_pool2d(self, op: qsim.MaxPool2dOp):
         pads = ints(op.pads)
         nhwc = op.input in self.nhwc
+        x, stored = self.padded(op.input) if nhwc else (self.get(op.input), None)
         out = self.emit(self.op.nn.max_pool2d(
-            self.values[op.input] if nhwc else self.get(op.input), pool_size=ints(op.kernel),
+            x, pool_size=ints(op.kernel),
             strides=ints(op.strides), padding=(pads[0], pads[1], pads[2], pads[3]),
             dilation=ints(op.dilations), ceil_mode=bool(op.ceil_mode.value.data),
             layout="NHWC" if nhwc else "NCHW",
         ))
-        return self.keep_nhwc(op.output, out) if nhwc else out
+        return self.keep_nhwc(op.output, out, stored) if nhwc else out
 
     # ------------------------------------------------------------ float islands
     def float_conv2d(self, op: qsim.Conv2dOp):

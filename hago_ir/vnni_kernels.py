@@ -132,6 +132,28 @@ def padded_input(data, geometry: ConvGeometry, channels: int, signed: bool, name
     return te.compute((geometry.batch, h + t + b, w + l + r, channels), value, name=name)
 
 
+def vectorize_row(schedule, block) -> None:
+    """Vectorize a block's two innermost loops (a row's pixels x channels) as one."""
+    x, k = schedule.get_loops(block)[-2:]
+    fused = schedule.fuse(x, k)
+    extent = int(schedule.get(fused).extent)
+    lanes = next((v for v in (64, 32, 16, 8, 4) if extent % v == 0), None)
+    if lanes is not None:
+        schedule.vectorize(schedule.split(fused, [None, lanes])[1])
+
+
+def vectorize_channels(schedule, block) -> None:
+    """Vectorize an epilogue's channel loop; one cut short by the real channel
+    count (a partial last block) is unrolled instead."""
+    from tvm.s_tir.schedule import ScheduleError
+
+    inner = schedule.get_loops(block)[-1]
+    try:
+        schedule.vectorize(inner)
+    except ScheduleError:
+        schedule.unroll(inner)
+
+
 def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
     """The scheduled PrimFunc (data, packed weights, *EPILOGUE_ARGUMENTS) -> out.
 
@@ -203,15 +225,12 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
             else:
                 schedule.compute_at(pad_block, rows)
         tile_loop = oo
-    lanes = next((v for v in (64, 32, 16) if (c_blocks * 4) % v == 0), None)
-    if lanes is not None and pad_block is not None:
-        _, inner = schedule.split(schedule.get_loops(pad_block)[-1], [None, lanes])
-        schedule.vectorize(inner)
+    if pad_block is not None:
+        vectorize_row(schedule, pad_block)
     # The epilogue of one register tile, while its sums are still hot.
     epilogue_block = schedule.get_sblock("epilogue")
     schedule.reverse_compute_at(epilogue_block, tile_loop)
-    epilogue_loops = schedule.get_loops(epilogue_block)
-    schedule.vectorize(epilogue_loops[-1])
+    vectorize_channels(schedule, epilogue_block)
     init = schedule.decompose_reduction(block, rkh_)
     schedule.vectorize(schedule.get_loops(init)[-1])
     schedule.unroll(xi)
