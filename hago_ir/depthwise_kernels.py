@@ -20,6 +20,7 @@ from hago_ir.kernel_epilogue import Epilogue
 from hago_ir.vnni_kernels import ConvGeometry, padded_input, vectorize_channels
 
 LANES = 16
+PIXEL_TILE = 8
 
 
 def pack_weights(weights: np.ndarray, stored_channels: int | None = None) -> np.ndarray:
@@ -61,7 +62,11 @@ def depthwise_conv2d_nhwc(geometry: ConvGeometry, signed: bool, epilogue: Epilog
     block = schedule.get_sblock("conv")
     b, y, x, c, rkh_, rkw_ = schedule.get_loops(block)
     co, ci = schedule.split(c, [None, LANES])
-    schedule.reorder(b, y, x, co, rkh_, rkw_, ci)
+    # A tile of neighbouring output pixels shares its input loads: pixel
+    # x + 1's tap kw reads what pixel x's tap kw + 1 read.
+    tile = next(t for t in (PIXEL_TILE, 7, 6, 5, 4, 3, 2, 1) if ow % t == 0) if sw == 1 else 1
+    xo, xi = schedule.split(x, [None, tile])
+    schedule.reorder(b, y, xo, co, rkh_, xi, rkw_, ci)
     rows = schedule.fuse(b, y)
     schedule.parallel(rows)
     pad_block = schedule.get_sblock("padded")
@@ -70,6 +75,8 @@ def depthwise_conv2d_nhwc(geometry: ConvGeometry, signed: bool, epilogue: Epilog
     schedule.vectorize(inner)
     epilogue_block = schedule.get_sblock("epilogue")
     schedule.reverse_compute_at(epilogue_block, co)
+    schedule.unroll(xi)
+    schedule.unroll(rkw_)
     vectorize_channels(schedule, epilogue_block)
     init = schedule.decompose_reduction(block, rkh_)
     schedule.vectorize(schedule.get_loops(init)[-1])
