@@ -1,4 +1,4 @@
-"""Accuracy, latency and search time of hago against its peers; writes docs/BENCHMARKS.md.
+"""Accuracy and search time of hago against its peers; writes docs/BENCHMARKS.md.
 
     .venv/bin/python benchmarks/peer_benchmark.py [--budget 80] [--quick]
 
@@ -22,10 +22,7 @@ which has no labels offline):
 onnxruntime's int8 kernels accumulate in int32, so the peers' rows are for x86
 (the arm-a72-i16 rows are hago's alone: no peer models int16 accumulation).
 
-Latency at batch 1 on this machine, side by side in one run: onnxruntime
-float, onnxruntime int8 (QDQ, MinMax), TVM float (the float model through
-hago's own Relax emission) and hago int8 (TVM), all untuned unless
-`--tune-trials` is given (then both TVM builds are tuned the same way).
+Latency is benchmarks/latency_benchmark.py's job (docs/LATENCY.md).
 
 Models (built by scripts, cached outside git; missing ones are skipped and
 reported): the bundled Fashion-MNIST ResNet-style CNN; the MobileNetV2-style
@@ -33,8 +30,7 @@ Fashion-MNIST CNN (`scripts/train_fashion_cnn.py --arch mobilenetv2 --out
 ~/.cache/hago/models/fashion_mobilenet`); a ResNet-style CNN on MNIST-5k
 (`scripts/train_fashion_cnn.py --dataset mnist5k --epochs 10 --out
 ~/.cache/hago/models/mnist5k_cnn`); the pretrained ImageNet MobileNetV2
-(`scripts/export_mobilenet_v2.py`); ResNet-18 with random weights for latency
-(`scripts/export_resnet18.py`).
+(`scripts/export_mobilenet_v2.py`).
 """
 
 from __future__ import annotations
@@ -42,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -208,88 +203,7 @@ def run_accuracy(args, work: Path, log) -> tuple[list[dict], list[str]]:
     return rows, skipped
 
 
-def _median_ms(function, repeats: int = 30) -> float:
-    for _ in range(3):
-        function()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return 1000.0 * statistics.median(times)
-
-
-def run_latency(args, work: Path, log) -> tuple[list[dict], list[str]]:
-    import tvm
-    from tvm import relax
-
-    from hago_ir.canonicalize import canonicalize
-    from hago_ir.model_io import load_module
-    from hago_ir.onnx_export import onnxruntime_session
-    from hago_ir.onnx_frontend import import_onnx
-    from hago_ir.pipeline import quantize
-    from hago_ir.relax_backend import to_relax
-    from hago_ir.tvm_build import build, uses_vnni
-
-    candidates = {
-        "ResNet-18 (random weights)": (CACHE / "resnet18.onnx", CACHE / "resnet18_calib.npz"),
-        "ImageNet MobileNetV2": (CACHE / "mobilenet_v2.onnx", None),
-        "Fashion-MNIST ResNet-style": (FASHION / "model.onnx", FASHION / "calib.npz"),
-    }
-    rows, skipped = [], []
-    for name, (model, calib) in candidates.items():
-        if name not in args.latency_models:
-            continue
-        if not model.is_file():
-            skipped.append(f"{name}: {model} is missing (see the script's docstring)")
-            continue
-        if calib is None:
-            calib, _ = split_crops(CACHE / "mobilenet_v2_crops.npz", work)
-        samples = np.load(calib)
-        x = samples[[k for k in samples.files if k != "label"][0]][:1].astype(np.float32)
-        log(f"{name}: onnxruntime float and int8")
-        float_session = onnxruntime_session(str(model))
-        input_name = float_session.get_inputs()[0].name
-        ort_float = _median_ms(lambda: float_session.run(None, {input_name: x}))
-        quantized = ort_quantize(model, calib, "MinMax", work / f"lat-{slug(name)}.onnx")
-        int8_session = onnxruntime_session(str(quantized))
-        ort_int8 = _median_ms(lambda: int8_session.run(None, {input_name: x}))
-        log(f"{name}: TVM float (hago's Relax emission) and hago int8")
-        float_module = import_onnx(str(model))
-        canonicalize(float_module)
-        tuning = {}
-        if args.tune_trials:
-            tuning = {"tune_trials": args.tune_trials, "trials_per_task": args.trials_per_task}
-        started = time.perf_counter()
-        tvm_float = build(to_relax(float_module), "x86",
-                          tuning_dir=work / f"tune-float-{slug(name)}" if tuning else None, **tuning)
-        float_build_seconds = time.perf_counter() - started
-        out = work / f"lat-hago-{slug(name)}"
-        quantize(model, calib, out, None, spec="x86-vnni", search=None, target=None, eval_samples=1,
-                 log=lambda message: None)
-        started = time.perf_counter()
-        hago_int8 = build(to_relax(load_module(str(out / "5-realized.mlir")), vnni=uses_vnni("x86")), "x86",
-                          tuning_dir=work / f"tune-int8-{slug(name)}" if tuning else None, **tuning)
-        int8_build_seconds = time.perf_counter() - started
-
-        def vm_runner(built):
-            vm = relax.VirtualMachine(built.executable, tvm.cpu())
-            tensor = tvm.runtime.tensor(x)
-            return lambda: vm["main"](tensor)
-
-        repeats = 5 if not args.tune_trials else 30
-        tvm_float_ms = _median_ms(vm_runner(tvm_float), repeats)
-        hago_ms = _median_ms(vm_runner(hago_int8), repeats)
-        rows.append({
-            "model": name, "ort_float_ms": round(ort_float, 3), "ort_int8_ms": round(ort_int8, 3),
-            "tvm_float_ms": round(tvm_float_ms, 3), "hago_int8_ms": round(hago_ms, 3),
-            "tuned": bool(args.tune_trials), "tvm_float_build_s": round(float_build_seconds, 1),
-            "hago_build_s": round(int8_build_seconds, 1),
-        })
-    return rows, skipped
-
-
-def render(accuracy: list[dict], latency: list[dict], skipped: list[str], args, seconds: float) -> str:
+def render(accuracy: list[dict], skipped: list[str], args, seconds: float) -> str:
     import onnxruntime
     import tvm
     import xdsl
@@ -329,24 +243,7 @@ def render(accuracy: list[dict], latency: list[dict], skipped: list[str], args, 
         search = "-" if row.get("seconds") is None or "search" not in row["method"] else (
             f"{row['seconds']} s ({row['trials']} trials)")
         lines.append(f"| {row['model']} | {row['spec']} | {row['method']} | {score} | {drop} | {bits} | {search} |")
-    lines += ["", "## Latency (batch 1)", ""]
-    if latency:
-        tuned = ("MetaSchedule-tuned" if args.tune_trials else
-                 "untuned: TVM's default schedules, except the hand-scheduled VNNI conv2d kernel of the hago int8 build")
-        lines += [
-            f"TVM builds are {tuned}. Medians of repeated runs, milliseconds; ratios against onnxruntime int8.",
-            "",
-            "| model | onnxruntime float | onnxruntime int8 | TVM float | hago int8 (TVM) | hago / ort int8 | hago / TVM float |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-        ]
-        for row in latency:
-            lines.append(
-                f"| {row['model']} | {row['ort_float_ms']} | {row['ort_int8_ms']} | {row['tvm_float_ms']} | "
-                f"{row['hago_int8_ms']} | {row['hago_int8_ms'] / row['ort_int8_ms']:.2f}x | "
-                f"{row['hago_int8_ms'] / row['tvm_float_ms']:.2f}x |"
-            )
-    else:
-        lines.append("Not measured in this run.")
+    lines += ["", "Latency: docs/LATENCY.md (benchmarks/latency_benchmark.py)."]
     if skipped:
         lines += ["", "## Skipped", ""] + [f"- {line}" for line in skipped]
     lines.append("")
@@ -359,11 +256,6 @@ def main() -> int:
     parser.add_argument("--imagenet-budget", type=int, default=24, help="search trials for the ImageNet model")
     parser.add_argument("--samples", type=int, default=1000, help="test samples (labelled models)")
     parser.add_argument("--specs", nargs="+", default=["x86-vnni", "arm-a72-i16"])
-    parser.add_argument("--latency-models", nargs="*",
-                        default=["ResNet-18 (random weights)", "ImageNet MobileNetV2", "Fashion-MNIST ResNet-style"])
-    parser.add_argument("--tune-trials", type=int, default=0, help="MetaSchedule trials per TVM build (0: untuned)")
-    parser.add_argument("--trials-per-task", type=int, default=32)
-    parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--output", default=str(REPO / "docs" / "BENCHMARKS.md"))
     parser.add_argument("--work", help="keep intermediate files here (default: a temporary directory)")
     args = parser.parse_args()
@@ -375,13 +267,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as temporary:
         work = Path(args.work or temporary)
         work.mkdir(parents=True, exist_ok=True)
-        accuracy, skipped = ([], []) if args.skip_accuracy else run_accuracy(args, work, log)
-        latency, skipped_latency = run_latency(args, work, log)
-    text = render(accuracy, latency, skipped + skipped_latency, args, time.perf_counter() - started)
+        accuracy, skipped = run_accuracy(args, work, log)
+    text = render(accuracy, skipped, args, time.perf_counter() - started)
     from hago_ir.model_io import write_atomically
 
     write_atomically(args.output, lambda handle: handle.write(text))
-    (Path(args.output).with_suffix(".json")).write_text(json.dumps({"accuracy": accuracy, "latency": latency}, indent=2))
+    (Path(args.output).with_suffix(".json")).write_text(json.dumps({"accuracy": accuracy}, indent=2))
     print(text)
     return 0
 

@@ -102,8 +102,8 @@ class ConvGeometry:
 
     @property
     def out_hw(self) -> tuple[int, int]:
-        (kh, kw), (sh, sw), (t, l, b, r) = self.kernel, self.strides, self.pads
-        return (self.height + t + b - kh) // sh + 1, (self.width + l + r - kw) // sw + 1
+        (kh, kw), (sh, sw), (top, left, bottom, right) = self.kernel, self.strides, self.pads
+        return (self.height + top + bottom - kh) // sh + 1, (self.width + left + right - kw) // sw + 1
 
 
 def padded_input(data, geometry: ConvGeometry, channels: int, signed: bool, name: str = "padded"):
@@ -116,20 +116,20 @@ def padded_input(data, geometry: ConvGeometry, channels: int, signed: bool, name
     from tvm import te
     from tvm import tirx as tir
 
-    t, l, b, r = geometry.pads
+    top, left, bottom, right = geometry.pads
     h, w, c = geometry.height, geometry.width, geometry.channels
     pad_value = tir.const(128 if signed else 0, "uint8")
     if not signed and channels == c and geometry.pads == (0, 0, 0, 0):
         return data
 
     def value(n, y, x, k):
-        inside = tir.all(y >= t, y < h + t, x >= l, x < w + l, k < c)
-        loaded = data[n, y - t, x - l, k]
+        inside = tir.all(y >= top, y < h + top, x >= left, x < w + left, k < c)
+        loaded = data[n, y - top, x - left, k]
         if signed:
             loaded = (loaded.astype("int16") + tir.const(128, "int16")).astype("uint8")
         return tir.if_then_else(inside, loaded, pad_value)
 
-    return te.compute((geometry.batch, h + t + b, w + l + r, channels), value, name=name)
+    return te.compute((geometry.batch, h + top + bottom, w + left + right, channels), value, name=name)
 
 
 def vectorize_row(schedule, block) -> None:

@@ -1,0 +1,160 @@
+"""The hand-scheduled int8 CPU kernels and the layout they keep between layers.
+
+hago_ir.vnni_kernels (conv2d on `vpdpbusd`) and hago_ir.depthwise_kernels,
+each with hago_ir.kernel_epilogue's fused bias + requantize, are compared bit
+for bit with numpy's int64 convolution followed by numerics.requantize_integers,
+over the geometries the models meet: padded 3x3, strided 7x7 with signed
+(shifted) input and 3 channels, unpadded strided 1x1, output channels that
+are not a multiple of 16, deep layers split across threads by output channel,
+inputs that store more channels than they hold. Kernels that need AVX-512
+VNNI to run are compiled (and their assembly read) everywhere and run where
+/proc/cpuinfo lists avx512_vnni.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hago_ir import depthwise_kernels, vnni_kernels
+from hago_ir.kernel_epilogue import Epilogue, Requantize
+from hago_ir.numerics import requantize_integers
+from hago_ir.tvm_build import host_has_vnni, tvm_target
+from hago_ir.vnni_kernels import ConvGeometry
+
+RNG = np.random.default_rng(11)
+
+
+def reference_conv(x_nhwc: np.ndarray, weights: np.ndarray, geometry: ConvGeometry, groups: int = 1) -> np.ndarray:
+    """int64 NCHW sums of an NHWC input and OIHW weights."""
+    t, left, b, r = geometry.pads
+    x = np.pad(x_nhwc.astype(np.int64).transpose(0, 3, 1, 2), ((0, 0), (0, 0), (t, b), (left, r)))
+    (kh, kw), (sh, sw), (oh, ow) = geometry.kernel, geometry.strides, geometry.out_hw
+    out = np.zeros((x.shape[0], weights.shape[0], oh, ow), np.int64)
+    for i in range(kh):
+        for j in range(kw):
+            patch = x[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw]
+            if groups == 1:
+                out += np.einsum("nchw,oc->nohw", patch, weights[:, :, i, j].astype(np.int64))
+            else:
+                out += patch * weights[None, :, 0, i, j, None, None].astype(np.int64)
+    return out
+
+
+def epilogue_for(out_channels: int, signed_weights: np.ndarray | None, dtype: str = "uint8") -> tuple[Epilogue, np.ndarray]:
+    bias = RNG.integers(-4000, 4000, out_channels)
+    multiplier = tuple(int(m) for m in RNG.integers(2**29, 2**30, out_channels))
+    shift = tuple(int(s) for s in RNG.integers(26, 32, out_channels))
+    kernel_bias = bias.copy()
+    if signed_weights is not None:  # the kernel shifts s8 input by +128; the bias takes it back
+        kernel_bias -= 128 * signed_weights.astype(np.int64).reshape(out_channels, -1).sum(axis=1)
+    qmin, qmax = (0, 255) if dtype == "uint8" else (-128, 127)
+    return Epilogue(out_channels, kernel_bias, Requantize(multiplier, shift, qmin, qmax, dtype)), bias
+
+
+def expected(sums: np.ndarray, bias: np.ndarray, epilogue: Epilogue) -> np.ndarray:
+    q = epilogue.requantize
+    column = (slice(None), None, None)
+    values = requantize_integers(sums + bias[column], np.array(q.multiplier)[column],
+                                 np.array(q.shift)[column], q.qmin, q.qmax)
+    return values.transpose(0, 2, 3, 1)
+
+
+def run(kernel, target: str, arrays: list[np.ndarray], out_shape, out_dtype: str) -> np.ndarray:
+    import tvm
+
+    executable = tvm.compile(kernel.with_attr("global_symbol", "main"), target=tvm_target(target))
+    tensors = [tvm.runtime.tensor(np.ascontiguousarray(a)) for a in arrays]
+    tensors.append(tvm.runtime.tensor(np.zeros(out_shape, out_dtype)))
+    executable.mod["main"](*tensors)
+    return tensors[-1].numpy(), executable
+
+
+CONVS = {
+    # name: (channels, stored channels, out channels, size, kernel, stride, pad, signed input)
+    "3x3-padded": (32, 32, 48, 14, 3, 1, 1, False),
+    "7x7-stride2-signed-3ch": (3, 3, 16, 20, 7, 2, 3, True),
+    "1x1-stride2-unpadded": (64, 64, 32, 12, 1, 2, 0, False),
+    "24-out-channels": (16, 16, 24, 10, 3, 1, 1, False),
+    "deep-channel-parallel": (256, 256, 160, 4, 3, 1, 1, False),
+    "stored-channels-past-real": (24, 32, 32, 9, 1, 1, 0, False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONVS))
+def test_vnni_conv_with_fused_requantize_is_bit_exact(case: str) -> None:
+    channels, stored, out_c, size, k, stride, pad, signed = CONVS[case]
+    geometry = ConvGeometry(1, size, size, stored, out_c, (k, k), (stride, stride), (pad,) * 4)
+    weights = RNG.integers(-128, 128, (out_c, channels, k, k)).astype(np.int8)
+    x = RNG.integers(-128 if signed else 0, 128 if signed else 256, (1, size, size, stored))
+    x = x.astype(np.int8 if signed else np.uint8)
+    if stored > channels:  # don't-care values in the padding channels: zero weights must hide them
+        x[..., channels:] = RNG.integers(0, 256, x[..., channels:].shape)
+    epilogue, bias = epilogue_for(out_c, weights if signed else None)
+    kernel = vnni_kernels.conv2d_nhwc_vnni(geometry, signed, epilogue)
+    padded_weights = np.pad(weights, [(0, 0), (0, stored - channels), (0, 0), (0, 0)])
+    packed = vnni_kernels.pack_weights(padded_weights)
+    blocks = packed.shape[0] * 16
+    arrays = [x, packed] + [array for array, _ in epilogue.arrays(blocks)]
+    if not host_has_vnni():
+        import tvm
+
+        assert "vpdpbusd" in tvm.compile(kernel, target=tvm_target("x86-vnni")).mod.inspect_source("s")
+        pytest.skip("this CPU has no avx512_vnni (/proc/cpuinfo): the kernel was compiled, not run")
+    got, executable = run(kernel, "x86-vnni", arrays, (1, *geometry.out_hw, blocks), "uint8")
+    assert "vpdpbusd" in executable.mod.inspect_source("s")
+    want = expected(reference_conv(x[..., :channels], weights, geometry), bias, epilogue)
+    np.testing.assert_array_equal(got[..., :out_c], want)
+    # Padding output channels hold clip(0): bias 0, multiplier 1, shift 0.
+    assert (got[..., out_c:] == 0).all()
+
+
+@pytest.mark.parametrize(("stride", "signed", "channels"), [(1, False, 40), (2, True, 32), (1, True, 16)])
+def test_depthwise_conv_with_fused_requantize_is_bit_exact(stride: int, signed: bool, channels: int) -> None:
+    size = 12
+    geometry = ConvGeometry(1, size, size, channels, channels, (3, 3), (stride, stride), (1, 1, 1, 1))
+    weights = RNG.integers(-128, 128, (channels, 1, 3, 3)).astype(np.int8)
+    x = RNG.integers(-128 if signed else 0, 128 if signed else 256, (1, size, size, channels))
+    x = x.astype(np.int8 if signed else np.uint8)
+    epilogue, bias = epilogue_for(channels, weights if signed else None, dtype="int8")
+    kernel = depthwise_kernels.depthwise_conv2d_nhwc(geometry, signed, epilogue)
+    packed = depthwise_kernels.pack_weights(weights)
+    arrays = [x, packed] + [array for array, _ in epilogue.arrays(packed.shape[-1])]
+    got, _ = run(kernel, "x86", arrays, (1, *geometry.out_hw, packed.shape[-1]), "int8")
+    want = expected(reference_conv(x, weights, geometry, groups=channels), bias, epilogue)
+    np.testing.assert_array_equal(got[..., :channels], want)
+
+
+def test_default_cpu_schedule_parallelizes_and_keeps_results() -> None:
+    """A legalized NHWC max pool gets threads over pixels and channels innermost; same integers."""
+    import tvm
+    from tvm import relax
+
+    from hago_ir.cpu_schedule import schedule_function
+
+    builder = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, 16, 16, 32), "int8"))
+    with builder.function("main", [x]):
+        with builder.dataflow():
+            pooled = builder.emit(relax.op.nn.max_pool2d(x, (3, 3), (2, 2), (1, 1, 1, 1), layout="NHWC"))
+            output = builder.emit_output(pooled)
+        builder.emit_func_output(output)
+    module = relax.transform.LegalizeOps()(builder.get())
+    (name,) = [gv for gv, f in module.functions.items() if isinstance(f, tvm.tirx.PrimFunc)]
+    scheduled = schedule_function(module[name])
+    assert scheduled.attrs["tir.is_scheduled"]
+    assert "T.parallel" in scheduled.script()
+    data = RNG.integers(-128, 128, (1, 16, 16, 32)).astype(np.int8)
+    got, _ = run(scheduled, "x86", [data], (1, 8, 8, 32), "int8")
+    padded = np.pad(data, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=-128)
+    want = np.max([padded[:, i : i + 16 : 2, j : j + 16 : 2] for i in range(3) for j in range(3)], axis=0)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_tvm_uses_every_core() -> None:
+    """TVM sizes its pool to half the hardware threads on x86 (one thread on 2 cores); hago asks for all."""
+    import tvm
+
+    from hago_ir.tvm_build import _cores
+
+    assert tvm.get_global_func("runtime.NumThreads")() == _cores()
