@@ -17,8 +17,8 @@ Stages and what each writes into `out_dir`:
  6. ONNX QDQ export                   -> model.qdq.onnx
  7. TVM build (unless target=None)    -> model.<target>.so (batch 1)
  8. evaluation                        -> report.md, report.json
-Every stage records a fingerprint of its inputs (the model and data files'
-contents and the options it and the stages before it used) in stages.json; a
+Every stage records a fingerprint of its inputs (hago's own source, the model
+and data files' contents and the options it and the stages before it used) in stages.json; a
 rerun with the same directory reuses each stage whose fingerprint is
 unchanged and whose outputs exist, and redoes the rest. The search also
 resumes from search.jsonl if it was interrupted.
@@ -91,6 +91,21 @@ def write_module(module: ModuleOp, path: Path) -> None:
     write_atomically(path, write)
 
 
+def compiler_digest() -> str:
+    """A digest of hago's own source: hago_ir (with its built-in specs), its dialects and passes."""
+    import hago_ir
+    import hago_ir.dialects
+    import hago_ir.passes
+
+    digest = hashlib.sha256()
+    for package in (hago_ir, hago_ir.dialects, hago_ir.passes):
+        for root in map(Path, package.__path__):
+            for path in sorted([*root.glob("*.py"), *root.glob("specs/*")]):
+                digest.update(f"{package.__name__}/{path.name}".encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 class _Stages:
     """Runs or reuses the stages, tracking fingerprints in stages.json."""
 
@@ -103,7 +118,8 @@ class _Stages:
         except json.JSONDecodeError:
             self.record = {}
         self.reused: list[str] = []
-        self.chain = ""
+        # The compiler itself is an input too: a rerun after hago changed redoes every stage.
+        self.chain = compiler_digest()
 
     def run(self, name: str, fingerprint: dict, outputs: list[str], work: Callable[[], None]) -> None:
         self.chain = hashlib.sha256((self.chain + json.dumps(fingerprint, sort_keys=True)).encode()).hexdigest()[:16]
