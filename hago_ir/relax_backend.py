@@ -402,7 +402,7 @@ class _Emitter:
             requantize.qmin.value.data, requantize.qmax.value.data, _dtype_of(requantize.output),
         ))
         if kind == "vnni":
-            packed = vnni_kernels.pack_weights(weights.astype(np.int8))
+            packed = vnni_kernels.packed_weights_for(geometry, weights.astype(np.int8))
             kernel = vnni_kernels.conv2d_nhwc_vnni(geometry, signed, epilogue)
             channels = packed.shape[0] * 16
         else:

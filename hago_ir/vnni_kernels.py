@@ -154,20 +154,35 @@ def vectorize_channels(schedule, block) -> None:
         schedule.unroll(inner)
 
 
+def uses_width_columns(geometry: ConvGeometry) -> bool:
+    """Whether the kernel turns the width taps into channels (4 input channels or fewer)."""
+    return geometry.channels <= 4 and geometry.kernel[1] > 1
+
+
+def packed_weights_for(geometry: ConvGeometry, weights: np.ndarray) -> np.ndarray:
+    """OIHW int8 weights packed as conv2d_nhwc_vnni(geometry, ...) reads them."""
+    if uses_width_columns(geometry):
+        out_channels, channels, kh, kw = weights.shape
+        # [o, kw * C + c, kh, 1] = [o, c, kh, kw]: the column layout's channel order.
+        weights = weights.transpose(0, 3, 1, 2).reshape(out_channels, kw * channels, kh, 1)
+    return pack_weights(weights)
+
+
 def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
     """The scheduled PrimFunc (data, packed weights, *EPILOGUE_ARGUMENTS) -> out.
 
     data: NHWC [N, H, W, C], uint8 (int8 when `signed`), unpadded: the kernel
     pads each input row band itself, inside the parallel loop, so no padded
-    copy of the activation goes through memory. weights: pack_weights' layout.
+    copy of the activation goes through memory. weights: packed_weights_for's layout.
     out: NHWC [N, OH, OW, O16*16] in the epilogue's dtype (int32 sums without
     a requantize).
     """
     import tvm
     from tvm import te
 
+    from tvm import tirx as tir
+
     register_intrinsic()
-    c_blocks = -(-geometry.channels // 4)
     o_blocks = -(-geometry.out_channels // 16)
     kh, kw = geometry.kernel
     sh, sw = geometry.strides
@@ -175,8 +190,23 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
     n = geometry.batch
     data = te.placeholder((n, geometry.height, geometry.width, geometry.channels),
                           "int8" if signed else "uint8", name="data")
+    if uses_width_columns(geometry):
+        # Few input channels (an RGB stem): the kw taps of a row become channels,
+        # [N, H', OW, KW*C], and the conv a KH x 1 one over them.
+        c, taps = geometry.channels, kw * geometry.channels
+        c_blocks = -(-taps // 4)
+        padded_rows = padded_input(data, geometry, c, signed)
+        padded = te.compute(
+            (n, padded_rows.shape[1], ow, c_blocks * 4),
+            lambda b, y, x, k: tir.if_then_else(
+                k < taps, padded_rows[b, y, x * sw + k // c, k % c], tir.const(0, "uint8")),
+            name="columns",
+        )
+        kw, sw = 1, 1
+    else:
+        c_blocks = -(-geometry.channels // 4)
+        padded = padded_input(data, geometry, c_blocks * 4, signed)
     kernel = te.placeholder((o_blocks, kh, kw, c_blocks, 16, 4), "int8", name="kernel")
-    padded = padded_input(data, geometry, c_blocks * 4, signed)
     rkh = te.reduce_axis((0, kh), "rkh")
     rkw = te.reduce_axis((0, kw), "rkw")
     rc = te.reduce_axis((0, c_blocks * 4), "rc")
@@ -204,6 +234,10 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
     tile = next(t for t in (PIXEL_TILE, 7, 6, 5, 4, 3, 2, 1) if t <= PIXEL_TILE and ow % t == 0)
     xo, xi = schedule.split(x, [None, tile])
     pad_block = schedule.get_sblock("padded") if padded is not data else None
+    if padded.op.name == "columns":
+        if padded.op.input_tensors[0] is not data:
+            schedule.compute_inline(schedule.get_sblock("padded"))
+        pad_block = schedule.get_sblock("columns")
     weight_bytes = o_blocks * 16 * kh * kw * c_blocks * 4
     if weight_bytes > CHANNEL_PARALLEL_WEIGHT_BYTES or n * oh < 8:
         # Deep layers: few pixels, many weights. Threads split the output
@@ -225,7 +259,9 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
             else:
                 schedule.compute_at(pad_block, rows)
         tile_loop = oo
-    if pad_block is not None:
+    if padded.op.name == "columns":
+        schedule.unroll(schedule.get_loops(pad_block)[-1])
+    elif pad_block is not None:
         vectorize_row(schedule, pad_block)
     # The epilogue of one register tile, while its sums are still hot.
     epilogue_block = schedule.get_sblock("epilogue")

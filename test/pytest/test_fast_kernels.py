@@ -93,7 +93,7 @@ def test_vnni_conv_with_fused_requantize_is_bit_exact(case: str) -> None:
     epilogue, bias = epilogue_for(out_c, weights if signed else None)
     kernel = vnni_kernels.conv2d_nhwc_vnni(geometry, signed, epilogue)
     padded_weights = np.pad(weights, [(0, 0), (0, stored - channels), (0, 0), (0, 0)])
-    packed = vnni_kernels.pack_weights(padded_weights)
+    packed = vnni_kernels.packed_weights_for(geometry, padded_weights)
     blocks = packed.shape[0] * 16
     arrays = [x, packed] + [array for array, _ in epilogue.arrays(blocks)]
     if not host_has_vnni():
