@@ -53,6 +53,7 @@ class QuantizeOptions:
     objective: str = "accuracy"
     budget: int = 100
     max_drop: float = 0.0
+    holdout: float = 0.0
     seed: int = 0
     engine: str = "onnxruntime"
     target: str | None = "x86"
@@ -212,6 +213,7 @@ def quantize(
         result = search(
             module, calib_data, options.search, options.objective, options.budget, options.seed,
             options.max_drop, log_path=str(out_dir / "search.jsonl"), source=str(calib), engine=options.engine,
+            holdout=options.holdout,
         )
         log(format_table(result))
         write_strategy(result, str(out_dir / "strategy.json"))
@@ -221,7 +223,7 @@ def quantize(
 
     if options.search:
         stages.run("search", {k: getattr(options, k) for k in ("search", "objective", "budget", "max_drop",
-                                                               "seed", "engine")},
+                                                               "seed", "engine", "holdout")},
                    ["4-searched.mlir", "strategy.json", "bits.svg"], stage_search)
         search_summary = json.loads((out_dir / "strategy.json").read_text())
         chosen = out_dir / "4-searched.mlir"
@@ -304,6 +306,8 @@ def command_line(model: Path, calib: Path, eval_data, out_dir: Path, options: Qu
         parts += ["--search", options.search, "--objective", options.objective, "--budget", str(options.budget)]
         if options.max_drop:
             parts += ["--max-drop", str(options.max_drop)]
+        if options.holdout:
+            parts += ["--holdout", str(options.holdout)]
     else:
         parts += ["--search", "none"]
     parts += ["--target", options.target or "none", "--out", str(out_dir)]

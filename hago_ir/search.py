@@ -76,6 +76,11 @@ class SearchResult:
     seconds: float
     edges: list[Edge] = field(repr=False)
     history: list[tuple[float, int]] = field(default_factory=list, repr=False)
+    # With a holdout: the chosen strategy's score and float's on the held-out
+    # samples, and how many candidates were checked there.
+    holdout_score: float | None = None
+    holdout_float_score: float | None = None
+    holdout_checked: int = 0
 
 
 def search_edges(module: ModuleOp) -> list[Edge]:
@@ -342,18 +347,72 @@ _METHODS: dict[str, Callable[..., tuple[list[int], float]]] = {
 }
 
 
+def split_holdout(data: dict[str, np.ndarray], fraction: float, source: str) -> tuple[dict, dict]:
+    """The first (1 - fraction) of the samples to search on, the rest held out (labels alike)."""
+    if not 0.0 < fraction < 1.0:
+        raise HagoError(f"holdout {fraction} must be between 0 and 1 (a fraction of the samples)")
+    count = min(len(array) for array in data.values())
+    held = int(round(count * fraction))
+    if held < 1 or held >= count:
+        raise HagoError(f"{source}: {count} samples are too few to hold out {fraction:g} of them")
+    return ({k: v[: count - held] for k, v in data.items()}, {k: v[count - held : count] for k, v in data.items()})
+
+
+# Candidates checked on the held-out samples, fewest bits first.
+HOLDOUT_CANDIDATES = 12
+
+
+def _check_on_holdout(evaluate: Evaluator, validator: Evaluator, target: float, max_drop: float,
+                      chosen: list[int]) -> tuple[list[int], float, float, int]:
+    """The fewest-bits strategy that meets the target on the search samples and on the held-out ones.
+
+    The search pushes bits down as far as its own samples allow, and on a few
+    hundred samples that is partly their noise: a strategy at the edge of the
+    tolerance there is often past it on new data. So the strategies within
+    tolerance on the search samples are checked on the held-out ones, fewest
+    bits first; the first within tolerance there too wins. If none is, the
+    one with the best held-out score does.
+    """
+    holdout_target = validator.float_score() - max_drop
+    candidates = sorted(
+        (key for key, score in evaluate.memo.items() if score >= target and key in evaluate.requested),
+        key=lambda key: (sum(key), -evaluate.memo[key]),
+    )
+    if tuple(chosen) not in candidates:
+        candidates.append(tuple(chosen))
+    best: tuple[float, tuple[int, ...]] | None = None
+    checked = 0
+    for key in candidates[:HOLDOUT_CANDIDATES]:
+        checked += 1
+        score = validator(list(key))
+        if score >= holdout_target:
+            return list(key), evaluate.memo[key], score, checked
+        if best is None or score > best[0]:
+            best = (score, key)
+    assert best is not None
+    return list(best[1]), evaluate.memo[best[1]], best[0], checked
+
+
 def search(
     module: ModuleOp, data: dict[str, np.ndarray], method: str = "greedy", objective: str = "accuracy",
     budget: int = 200, seed: int = 0, max_drop: float = 0.0, rounds: int = 2, log_path: str | None = None,
     progress: bool | None = None, chunk_size: int = 8, source: str = "search data", engine: str = "numpy",
+    holdout: float = 0.0,
 ) -> SearchResult:
-    """Search effective bits and write the best strategy onto the simulated quantize ops."""
+    """Search effective bits and write the best strategy onto the simulated quantize ops.
+
+    With `holdout` > 0, that fraction of the samples is kept out of the search
+    and used to check its result (see _check_on_holdout).
+    """
     if method not in METHODS:
         raise HagoError(f"unknown search method '{method}' (choose from {', '.join(METHODS)})")
     if budget < 1:
         raise HagoError(f"budget {budget} must be at least 1 trial")
     edges = search_edges(module)
     started = time.perf_counter()
+    held_out = None
+    if holdout:
+        data, held_out = split_holdout(data, holdout, source)
     evaluate = Evaluator(module, edges, data, objective, log_path, chunk_size, source=source, engine=engine)
     float_score = evaluate.float_score()
     target = float_score - max_drop
@@ -363,10 +422,17 @@ def search(
                                        seed=seed, progress=reporter)
     finally:
         reporter.close()
+    checked, holdout_score, holdout_float = 0, None, None
+    if held_out is not None:
+        validator = Evaluator(module, edges, held_out, objective, None, chunk_size, source=f"{source} (held out)",
+                              engine=engine)
+        bits, score, holdout_score, checked = _check_on_holdout(evaluate, validator, target, max_drop, bits)
+        holdout_float = validator.float_score()
     for edge, b in zip(edges, bits):
         edge.op.effective_bits = qsim.int_attr(b)
     return SearchResult(method, objective, bits, score, float_score, evaluate.trials, evaluate.evaluations,
-                        time.perf_counter() - started, edges, evaluate.history)
+                        time.perf_counter() - started, edges, evaluate.history, holdout_score, holdout_float,
+                        checked)
 
 
 def strategy_json(result: SearchResult) -> dict:
@@ -375,6 +441,7 @@ def strategy_json(result: SearchResult) -> dict:
         "float_score": result.float_score, "trials": result.trials, "evaluations": result.evaluations,
         "seconds": round(result.seconds, 2),
         "mean_bits": sum(result.bits) / len(result.bits),
+        "holdout_score": result.holdout_score, "holdout_float_score": result.holdout_float_score,
         "edges": [
             {"name": e.name, "kind": e.op.kind.data, "dtype": e.dtype, "bits": b,
              "min_bits": e.min_bits, "max_bits": e.max_bits}
@@ -397,6 +464,9 @@ def format_table(result: SearchResult) -> str:
         f"{sum(result.bits) / len(result.bits):.2f} bits per edge, {result.trials} trials "
         f"({result.evaluations} evaluated now, the rest read from the log), {result.seconds:.1f} s"
     )
+    if result.holdout_score is not None:
+        lines.append(f"held-out samples: score {result.holdout_score:.4g} (float {result.holdout_float_score:.4g}), "
+                     f"{result.holdout_checked} candidate(s) checked")
     return "\n".join(lines)
 
 

@@ -1,10 +1,12 @@
 """`hago-search{method=greedy|annealing|random objective=accuracy|agreement|kl data=FILE.npz
 budget=N seed=S max-drop=D rounds=R log=FILE.jsonl strategy=FILE.json plot=FILE.svg
-engine=numpy|onnxruntime}`.
+engine=numpy|onnxruntime holdout=F}`.
 
 Runs after hago-calibrate and writes the chosen effective bits onto every
 simulated quantize; the search itself lives in hago_ir.search. The per-edge
 table goes to stderr (stdout carries the IR), with a progress line on a terminal.
+`holdout=F` keeps that fraction of the samples out of the search to check its
+result on (the fewest-bits strategy within tolerance on both wins).
 """
 
 import sys
@@ -34,13 +36,14 @@ class HagoSearch(ModulePass):
     strategy: str = ""
     plot: str = ""
     engine: str = "numpy"
+    holdout: float = 0.0
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if not self.data:
             raise HagoError("hago-search needs data=FILE.npz (the model inputs, and 'label' for accuracy)")
         result = search(
             op, load_npz(self.data), self.method, self.objective, self.budget, self.seed, self.max_drop,
-            self.rounds, self.log or None, source=self.data, engine=self.engine,
+            self.rounds, self.log or None, source=self.data, engine=self.engine, holdout=self.holdout,
         )
         print(format_table(result), file=sys.stderr)
         if self.strategy:

@@ -2,7 +2,7 @@
 
     hago quantize MODEL.onnx --spec SPEC --calib CALIB.npz [--eval TEST.npz]
                   [--search greedy|annealing|random|none] [--objective accuracy|agreement|kl]
-                  [--budget N] [--max-drop P] [--target x86|x86-vnni|aarch64|cuda|none] --out DIR
+                  [--budget N] [--max-drop P] [--holdout F] [--target x86|x86-vnni|aarch64|cuda|none] --out DIR
     hago eval MODEL(.onnx|.mlir|.so) --data DATA.npz [--reference MODEL] [--samples N] [--json]
     hago build REALIZED.mlir --target x86|x86-vnni|aarch64|cuda -o model.so [--asm model.s]
               [--relax model.py] [--tune-trials N --tuning-dir DIR]
@@ -75,7 +75,7 @@ def _quantize(args: argparse.Namespace) -> int:
     options = QuantizeOptions(
         spec=args.spec, calib_method=args.calib_method, percentile=args.percentile,
         search=None if args.search == "none" else args.search, objective=args.objective,
-        budget=args.budget, max_drop=args.max_drop, seed=args.seed, engine=args.engine,
+        budget=args.budget, max_drop=args.max_drop, holdout=args.holdout, seed=args.seed, engine=args.engine,
         target=None if args.target == "none" else args.target, eval_samples=args.samples,
     )
     result = quantize(args.model, args.calib, args.out, args.eval, options)
@@ -115,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     quantize.add_argument("--objective", default="accuracy", choices=["accuracy", "agreement", "kl"])
     quantize.add_argument("--budget", type=int, default=100, help="search trials")
     quantize.add_argument("--max-drop", type=float, default=0.0, help="accepted objective drop (points)")
+    quantize.add_argument("--holdout", type=float, default=0.0,
+                          help="fraction of the calibration samples kept out of the search to check its result on")
     quantize.add_argument("--seed", type=int, default=0)
     quantize.add_argument("--engine", default="onnxruntime", choices=["numpy", "onnxruntime"],
                           help="search evaluation engine (onnxruntime: float32, several times faster)")

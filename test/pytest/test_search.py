@@ -91,6 +91,32 @@ def test_kl_objective_prefers_more_bits() -> None:
     assert bits_plot_svg(result).startswith("<svg") and "</svg>" in bits_plot_svg(result)
 
 
+def test_holdout_checks_the_result_on_samples_the_search_did_not_see() -> None:
+    """The search sees 36 of 48 samples; its pick must also be within tolerance on the other 12, or be the
+    candidate that does best there."""
+    from hago_ir.search import Evaluator, split_holdout
+
+    searched, held = split_holdout(DATA, 0.25, "test data")
+    assert len(searched["input"]) == 36 and len(held["label"]) == 12
+    np.testing.assert_array_equal(held["label"], DATA["label"][36:])
+    module = calibrated()
+    result = search(module, DATA, "greedy", "accuracy", budget=30, max_drop=5.0, holdout=0.25)
+    assert result.holdout_score is not None and 1 <= result.holdout_checked
+    fresh = calibrated()
+    assert Evaluator(fresh, search_edges(fresh), held, "accuracy").float_score() == result.holdout_float_score
+    rescored = Evaluator(module, result.edges, held, "accuracy")(result.bits)
+    assert rescored == result.holdout_score  # the reported held-out score is the chosen strategy's
+    if result.holdout_score >= result.holdout_float_score - 5.0:  # found one within tolerance on both
+        assert result.score >= result.float_score - 5.0
+    plain = search(calibrated(), searched, "greedy", "accuracy", budget=30, max_drop=5.0)
+    assert result.float_score == plain.float_score  # the search itself saw only the first 36 samples
+    assert strategy_json(result)["holdout_score"] == result.holdout_score
+    with pytest.raises(HagoError, match="too few to hold out"):
+        search(calibrated(), {k: v[:2] for k, v in DATA.items()}, budget=2, holdout=0.1)
+    with pytest.raises(HagoError, match="between 0 and 1"):
+        search(calibrated(), DATA, budget=2, holdout=1.5)
+
+
 def test_search_errors() -> None:
     with pytest.raises(HagoError, match="needs a 'label' array"):
         search(calibrated(), {"input": DATA["input"]}, objective="accuracy", budget=2)

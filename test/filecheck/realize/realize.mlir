@@ -16,8 +16,15 @@
 // CHECK-NEXT: %r.q.dq = qnn.dequantize %r.q {scale = [3.125000e-02 : f64]} : tensor<1x2x2x2xui8> -> tensor<1x2x2x2xf32>
 // CHECK-NEXT: func.return %r.q.dq : tensor<1x2x2x2xf32>
 
+// The int32 sums are requantized in int64 (round half to even by shifts); the
+// int8 -> uint8 requantize is exact in float64 (|q| * 8 < 2^53), so it is one
+// multiply and one round there.
 // RELAX: def main(x: R.Tensor((1, 1, 2, 2), dtype="float32"))
 // RELAX: R.nn.conv2d({{.*}}out_dtype="int32")
 // RELAX: R.right_shift(
-// RELAX: R.clip({{.*}}, 0, 192)
-// RELAX: R.astype({{.*}}, dtype="uint8")
+// RELAX: R.clip({{.*}}, -32, 31)
+// RELAX: R.astype({{.*}}, dtype="float64")
+// RELAX-NEXT: R.multiply(
+// RELAX-NEXT: R.round(
+// RELAX-NEXT: R.clip({{.*}}, T.float64(0.0), T.float64(192.0))
+// RELAX-NEXT: R.astype({{.*}}, dtype="uint8")
