@@ -63,8 +63,9 @@ class Epilogue:
                 (rounding, "int64"), (odd_mask, "int64")]
 
 
-# Per output channel. The multiplier is below 2^31, so it is passed as int32:
-# the int32 x int32 -> int64 product is then one vpmuldq, not a 64-bit multiply.
+# Per output channel. The multiplier is below 2^31, so int32 holds it. (A
+# float64 form, exact where |sum| * m < 2^53, was measured too: faster on a
+# 24 -> 144 1x1 conv, slower on 144 -> 24 and 3x3 64 -> 64; not kept.)
 EPILOGUE_ARGUMENTS = ("bias", "multiplier", "shift", "rounding", "odd_mask")
 
 
