@@ -99,3 +99,40 @@ def apply(sums, epilogue: Epilogue, arguments, name: str = "epilogue"):
     # Whole blocks of channels are written, the padding ones included (bias 0,
     # multiplier 1, shift 0: they hold clip(0)), so the stores stay vectors.
     return te.compute(sums.shape, compute, name=name)
+
+
+@dataclass(frozen=True)
+class ResidualAdd:
+    """A `qnn.add` of the requantized conv output and another tensor (the skip
+    connection), computed in the kernel too: the requantized values then never
+    leave the register tile. Exact in float64 (the caller checks it with
+    relax_backend.add_is_exact_in_float64): each operand is rounded from
+    q x m / 2^shift, their sum from x 2^-shift, half to even, then clipped.
+    """
+
+    conv_is_lhs: bool
+    conv_factor: float  # m / 2^shift of the conv's operand
+    skip_factor: float
+    sum_factor: float  # 2^-shift of the sum
+    qmin: int
+    qmax: int
+    skip_dtype: str
+    dtype: str
+
+
+def apply_residual(requantized, skip, add: ResidualAdd, name: str):
+    """TE: add(requantized, skip) as ResidualAdd says, elementwise."""
+    from tvm import te
+    from tvm import tirx as tir
+
+    def compute(*index):
+        def rescaled(value, factor: float):
+            return tir.nearbyint(value.astype("float64") * tir.const(factor, "float64"))
+
+        conv = rescaled(requantized(*index), add.conv_factor)
+        other = rescaled(skip(*index), add.skip_factor)
+        total = tir.nearbyint((conv + other) * tir.const(add.sum_factor, "float64"))
+        clipped = tir.max(tir.min(total, tir.const(float(add.qmax), "float64")), tir.const(float(add.qmin), "float64"))
+        return clipped.astype("int32").astype(add.dtype)
+
+    return te.compute(requantized.shape, compute, name=name)

@@ -372,19 +372,22 @@ class _Emitter:
         channel_axis = len(shape_of(op.output)) - 1 if isinstance(op, qnn.DenseOp) else 1
         return requantize if axis in (None, channel_axis) else None
 
-    def fast_kernel_call(self, op: qnn.Conv2dOp | qnn.DenseOp, kind: str, x, geometry, weights: np.ndarray):
+    def fast_kernel_call(self, op: qnn.Conv2dOp | qnn.DenseOp, kind: str, x, geometry, weights: np.ndarray,
+                         fuse_residual: bool = False):
         """One hand-scheduled NHWC kernel: conv2d (OIHW `weights`) + bias + the fused requantize.
 
         `x` may store more channels than `weights` read (geometry.channels
         says how many): the weights are zero-padded to match. Returns (NHWC
         result, its stored channel count, the requantize computed in it or
-        None); the result's channels past geometry.out_channels are padding. Signed
+        None; None as the result when `fuse_residual` let the kernel compute the
+        `qnn.add`s reading the requantize, whose results are then recorded); the
+        result's channels past geometry.out_channels are padding. Signed
         (s8) activations are shifted by +128 into u8 inside the kernel; the
         shift is taken back exactly through the bias: 128 x the sum of each
         output channel's weights.
         """
         from hago_ir import depthwise_kernels, vnni_kernels
-        from hago_ir.kernel_epilogue import Epilogue, Requantize
+        from hago_ir.kernel_epilogue import Epilogue, Requantize, ResidualAdd
 
         relax = self.relax
         out_c = geometry.out_channels
@@ -401,10 +404,13 @@ class _Emitter:
             tuple(ints(requantize.multiplier)), tuple(ints(requantize.shift)),
             requantize.qmin.value.data, requantize.qmax.value.data, _dtype_of(requantize.output),
         ))
+        residual: list[tuple[qnn.AddOp, SSAValue, ResidualAdd]] = []
         if kind == "vnni":
             packed = vnni_kernels.packed_weights_for(geometry, weights.astype(np.int8))
-            kernel = vnni_kernels.conv2d_nhwc_vnni(geometry, signed, epilogue)
             channels = packed.shape[0] * 16
+            if fuse_residual and requantize is not None:
+                residual = self.residual_adds(requantize, channels)
+            kernel = vnni_kernels.conv2d_nhwc_vnni(geometry, signed, epilogue, tuple(r for _, _, r in residual))
         else:
             packed = depthwise_kernels.pack_weights(weights.astype(np.int8), geometry.channels)
             kernel = depthwise_kernels.depthwise_conv2d_nhwc(geometry, signed, epilogue)
@@ -415,11 +421,51 @@ class _Emitter:
         arguments = [x, self.const(packed, "int8")]
         arguments += [self.const(array, dtype) for array, dtype in epilogue.arrays(channels)]
         oh, ow = geometry.out_hw
-        out_type = relax.TensorType(shape=(geometry.batch, oh, ow, channels), dtype=epilogue.out_dtype)
-        out = self.emit(relax.call_tir(gvar, arguments, out_type))
+        shape = (geometry.batch, oh, ow, channels)
+        if residual:
+            arguments += [self.values[skip] for _, skip, _ in residual]
+            types = [relax.TensorType(shape=shape, dtype=r.dtype) for _, _, r in residual]
+            results = self.emit(relax.call_tir(gvar, arguments, types))
+            for index, (add, _, _) in enumerate(residual):
+                # One output is a tensor, several a tuple.
+                result = results if len(residual) == 1 else self.emit(relax.TupleGetItem(results, index))
+                self.keep_nhwc(add.output, result, channels)
+                self.fused.add(add)
+            self.fused.add(requantize)
+            return None, channels, requantize
+        out = self.emit(relax.call_tir(gvar, arguments, relax.TensorType(shape=shape, dtype=epilogue.out_dtype)))
         if requantize is not None:
             self.fused.add(requantize)
         return out, channels, requantize
+
+    def residual_adds(self, requantize: qnn.RequantizeOp, channels: int) -> list[tuple[qnn.AddOp, SSAValue, ResidualAdd]]:
+        """The `qnn.add`s that read the requantized conv output and can run in the conv kernel.
+
+        All of the requantize's readers must be such adds (its values then
+        never leave the kernel), each adding an NHWC tensor already emitted
+        with the same stored channels, exact in float64.
+        """
+        from hago_ir.kernel_epilogue import ResidualAdd
+
+        value = requantize.output
+        adds = [use.operation for use in value.uses]
+        if not adds or len(adds) > 2 or not all(isinstance(a, qnn.AddOp) for a in adds):
+            return []
+        found = []
+        for add in adds:
+            conv_is_lhs = add.lhs == value
+            skip = add.rhs if conv_is_lhs else add.lhs
+            if (skip == value or self.nhwc.get(skip) != channels or shape_of(skip) != shape_of(value)
+                    or not self.add_is_exact_in_float64(add)):
+                return []
+            m_conv, s_conv, m_skip, s_skip = (
+                (add.lhs_multiplier, add.lhs_shift, add.rhs_multiplier, add.rhs_shift) if conv_is_lhs
+                else (add.rhs_multiplier, add.rhs_shift, add.lhs_multiplier, add.lhs_shift))
+            found.append((add, skip, ResidualAdd(
+                conv_is_lhs, m_conv.value.data * 2.0 ** -s_conv.value.data,
+                m_skip.value.data * 2.0 ** -s_skip.value.data, 2.0 ** -add.shift.value.data,
+                add.qmin.value.data, add.qmax.value.data, _dtype_of(skip), _dtype_of(add.output))))
+        return found
 
     def fast_conv2d(self, op: qnn.Conv2dOp, kind: str):
         from hago_ir.vnni_kernels import ConvGeometry
@@ -429,7 +475,10 @@ class _Emitter:
         x, stored = self.padded(op.input)
         geometry = ConvGeometry(n, h, w, stored, out_c, tuple(shape_of(op.weight)[2:]), ints(op.strides),
                                 ints(op.pads))
-        out, channels, requantize = self.fast_kernel_call(op, kind, x, geometry, constant_integers(op.weight.owner))
+        out, channels, requantize = self.fast_kernel_call(op, kind, x, geometry, constant_integers(op.weight.owner),
+                                                          fuse_residual=True)
+        if out is None:  # residual adds fused: the kernel's outputs are theirs
+            return None
         return self.keep_nhwc(op.output if requantize is None else requantize.output, out, channels)
 
     def conv2d(self, op: qnn.Conv2dOp):

@@ -168,14 +168,17 @@ def packed_weights_for(geometry: ConvGeometry, weights: np.ndarray) -> np.ndarra
     return pack_weights(weights)
 
 
-def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
+def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
+                     residual_adds: tuple[kernel_epilogue.ResidualAdd, ...] = ()):
     """The scheduled PrimFunc (data, packed weights, *EPILOGUE_ARGUMENTS) -> out.
 
     data: NHWC [N, H, W, C], uint8 (int8 when `signed`), unpadded: the kernel
     pads each input row band itself, inside the parallel loop, so no padded
     copy of the activation goes through memory. weights: packed_weights_for's layout.
     out: NHWC [N, OH, OW, O16*16] in the epilogue's dtype (int32 sums without
-    a requantize).
+    a requantize). With `residual_adds` (a requantize needed), the arguments
+    end with one skip tensor per add (NHWC, O16*16 channels) and the outputs
+    are the adds' results instead.
     """
     import tvm
     from tvm import te
@@ -221,7 +224,12 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
     )
     arguments = kernel_epilogue.placeholders(o_blocks * 16)
     out = kernel_epilogue.apply(sums, epilogue, arguments)
-    func = te.create_prim_func([data, kernel, *arguments, out])
+    skips, outputs = [], [out]
+    if residual_adds:
+        skips = [te.placeholder(out.shape, add.skip_dtype, name=f"skip{i}") for i, add in enumerate(residual_adds)]
+        outputs = [kernel_epilogue.apply_residual(out, skip, add, f"residual{i}")
+                   for i, (skip, add) in enumerate(zip(skips, residual_adds))]
+    func = te.create_prim_func([data, kernel, *arguments, *skips, *outputs])
     schedule = tvm.s_tir.Schedule(func)
     block = schedule.get_sblock("conv")
     b, y, x, o, rkh_, rkw_, rc_ = schedule.get_loops(block)
@@ -267,6 +275,10 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
     epilogue_block = schedule.get_sblock("epilogue")
     schedule.reverse_compute_at(epilogue_block, tile_loop)
     vectorize_channels(schedule, epilogue_block)
+    for index in range(len(residual_adds)):
+        residual_block = schedule.get_sblock(f"residual{index}")
+        schedule.reverse_compute_at(residual_block, tile_loop)
+        vectorize_channels(schedule, residual_block)
     init = schedule.decompose_reduction(block, rkh_)
     schedule.vectorize(schedule.get_loops(init)[-1])
     schedule.unroll(xi)

@@ -158,3 +158,18 @@ def test_tvm_uses_every_core() -> None:
     from hago_ir.tvm_build import _cores
 
     assert tvm.get_global_func("runtime.NumThreads")() == _cores()
+
+
+def test_residual_adds_run_inside_the_conv_kernels() -> None:
+    """ResNet blocks: the qnn.adds reading a conv's requantize are computed in that conv's kernel."""
+    from test_realize import realized_pair
+
+    from hago_ir.dialects import qnn
+    from hago_ir.model_io import find_function
+    from hago_ir.relax_backend import _Emitter
+
+    _, realized = realized_pair("resnet-vnni")
+    emitter = _Emitter(find_function(realized, None), 1, vnni=True)
+    emitter.run()
+    adds = [op for op in realized.walk() if isinstance(op, qnn.AddOp)]
+    assert adds and all(add in emitter.fused for add in adds)
