@@ -21,9 +21,12 @@ DATA_PARALLEL = 0  # tirx.IterVar.DataPar
 
 
 def _try(step, *args):
+    """step(*args), or None where TVM refuses it (a ScheduleError leaves the schedule unchanged)."""
+    from tvm.s_tir.schedule import ScheduleError
+
     try:
         return step(*args)
-    except Exception:  # TVM raises ScheduleError / TVMError subclasses; leave the loop as it was
+    except ScheduleError:
         return None
 
 
@@ -32,21 +35,12 @@ def schedule_function(func):
     import tvm
 
     schedule = tvm.s_tir.Schedule(func)
-    root = schedule.get_sblock("root") if _has_root(schedule) else None
-    blocks = schedule.get_child_blocks(root) if root is not None else []
-    for block in list(blocks)[:-1]:
-        _try(schedule.compute_inline, block)
-    for block in schedule.get_child_blocks(schedule.get_sblock("root")):
+    root = schedule.get_sblock("root")
+    for block in list(schedule.get_child_blocks(root))[:-1]:
+        _try(schedule.compute_inline, block)  # producers into their consumer
+    for block in schedule.get_child_blocks(root):
         _schedule_block(schedule, block)
     return schedule.mod["main"].with_attr("tir.is_scheduled", True)
-
-
-def _has_root(schedule) -> bool:
-    try:
-        schedule.get_sblock("root")
-        return True
-    except Exception:
-        return False
 
 
 def _schedule_block(schedule, block) -> None:
@@ -100,14 +94,19 @@ def _reduce_over_channels_inside(schedule, block, loops, leading: int) -> bool:
         outer_size *= extent
     if lanes < 8 or window > 64 or outer_size < 16:
         return False
-    try:
-        schedule.reorder(*loops[: leading - 1], *loops[leading:], loops[leading - 1])
-        fused = schedule.fuse(*loops[: leading - 1]) if leading > 2 else loops[0]
-        schedule.parallel(fused)
-        schedule.decompose_reduction(block, loops[leading])
-    except Exception:  # a ScheduleError leaves the schedule as it was before the failing step
-        return False
+    _try(schedule.reorder, *loops[: leading - 1], *loops[leading:], loops[leading - 1])
+    if not _reordered(schedule, block, loops[leading - 1]):
+        return False  # refused: the caller's plain schedule applies
+    fused = _try(schedule.fuse, *loops[: leading - 1]) if leading > 2 else loops[0]
+    if fused is not None:
+        _try(schedule.parallel, fused)
+    _try(schedule.decompose_reduction, block, loops[leading])
     return True
+
+
+def _reordered(schedule, block, loop) -> bool:
+    """Whether `loop` is now the block's innermost loop."""
+    return schedule.get(schedule.get_loops(block)[-1]).same_as(schedule.get(loop))
 
 
 def _extent(schedule, loop):

@@ -172,4 +172,5 @@ def test_residual_adds_run_inside_the_conv_kernels() -> None:
     emitter = _Emitter(find_function(realized, None), 1, vnni=True)
     emitter.run()
     adds = [op for op in realized.walk() if isinstance(op, qnn.AddOp)]
-    assert adds and all(add in emitter.fused for add in adds)
+    assert adds
+    assert all(add in emitter.fused for add in adds)
