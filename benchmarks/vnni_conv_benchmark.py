@@ -1,8 +1,8 @@
 """One int8 conv2d through hago's hand-scheduled VNNI kernel: exactness, `vpdpbusd`, latency.
 
-    .venv/bin/python benchmarks/vnni_conv_benchmark.py [--channels 64] [--size 56] [--out-channels 64]
+    .venv/bin/python benchmarks/vnni_conv_benchmark.py [--channels 64] [--size 56] [--out-channels 64] [--kernel 3]
 
-A 3x3 conv (stride 1, padding 1, batch 1) on random u8 activations and s8
+A KxK conv (3x3 by default; stride 1, padding K // 2, batch 1) on random u8 activations and s8
 weights, compiled for `cascadelake` with no tuning, twice: int32 sums out, and
 with the fused requantize epilogue (u8 out); each compared bit for bit with an
 int64 numpy convolution (and hago_ir.numerics.requantize_integers); median
@@ -13,6 +13,7 @@ run (it says so and stops otherwise).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -23,6 +24,7 @@ def main() -> int:
     parser.add_argument("--channels", type=int, default=64)
     parser.add_argument("--size", type=int, default=56)
     parser.add_argument("--out-channels", type=int, default=64)
+    parser.add_argument("--kernel", type=int, default=3, choices=(1, 3, 5, 7))
     args = parser.parse_args()
 
     import tvm
@@ -30,24 +32,25 @@ def main() -> int:
     from hago_ir.kernel_epilogue import Epilogue, Requantize
     from hago_ir.numerics import requantize_integers
     from hago_ir.tvm_build import host_has_vnni, tvm_target
-    from hago_ir.vnni_kernels import ConvGeometry, conv2d_nhwc_vnni, pack_weights
+    from hago_ir.vnni_kernels import ConvGeometry, conv2d_nhwc_vnni, packed_weights_for
 
-    c, h, o, k = args.channels, args.size, args.out_channels, 3
+    c, h, o, k = args.channels, args.size, args.out_channels, args.kernel
+    pad = k // 2
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (1, h, h, c)).astype(np.uint8)
     w = rng.integers(-128, 128, (o, c, k, k)).astype(np.int8)
     bias = rng.integers(-5000, 5000, o)
     multiplier, shift = tuple(int(m) for m in rng.integers(2**29, 2**30, o)), (30,) * o
     reference = np.zeros((1, o, h, h), np.int64)
-    wide = np.pad(x.transpose(0, 3, 1, 2).astype(np.int64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    wide = np.pad(x.transpose(0, 3, 1, 2).astype(np.int64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     for kh in range(k):
         for kw in range(k):
             reference += np.einsum("nchw,oc->nohw", wide[:, :, kh : kh + h, kw : kw + h], w[:, :, kh, kw].astype(np.int64))
     reference += bias[None, :, None, None]
-    geometry = ConvGeometry(1, h, h, c, o, (k, k), (1, 1), (1, 1, 1, 1))
-    packed = pack_weights(w)
+    geometry = ConvGeometry(1, h, h, c, o, (k, k), (1, 1), (pad,) * 4)
+    packed = packed_weights_for(geometry, w)
     channels = packed.shape[0] * 16
-    print(f"conv2d 3x3, {c} -> {o} channels, {h}x{h}, batch 1, untuned")
+    print(f"conv2d {k}x{k}, {c} -> {o} channels, {h}x{h}, batch 1, untuned, {os.environ['TVM_NUM_THREADS']} threads")
     for requantize in (None, Requantize(multiplier, shift, 0, 255, "uint8")):
         epilogue = Epilogue(o, bias, requantize)
         executable = tvm.compile(conv2d_nhwc_vnni(geometry, False, epilogue), target=tvm_target("x86-vnni"))
