@@ -202,6 +202,9 @@ def render(rows: list[dict], skipped: list[str], args, seconds: float) -> str:
             if info:
                 lines.append(f"- {row['model']}: at most {info['trials_per_task']} trials per task "
                              f"(budget {info['trials']}), {info['seconds'] / 60:.0f} min of tuning.")
+        if not args.tune_trials:
+            lines.append("Those databases are made by the same command with `--tune-trials N --trials-per-task K` "
+                         "added (the tuning happens then, and the run takes that much longer).")
     if skipped:
         lines += ["", "Skipped:"] + [f"- {reason}" for reason in skipped]
     return "\n".join(lines) + "\n"
