@@ -1,6 +1,6 @@
 """Accuracy and search time of hago against its peers; writes docs/BENCHMARKS.md.
 
-    .venv/bin/python benchmarks/peer_benchmark.py [--budget 80] [--quick]
+    .venv/bin/python benchmarks/peer_benchmark.py [--budget 80] [--holdout 0.25]
 
 Accuracy, per model and spec, on the same calibration samples for everyone and
 the held-out test split (top-1 agreement with float for the ImageNet model,
@@ -13,7 +13,9 @@ which has no labels offline):
   score) and random on arm-a72-i16 (where the 8-bit start overflows the int16
   accumulators and greedy lags: docs/SEARCH_BENCHMARK.md); `--budget` trials
   (`--imagenet-budget` for the ImageNet model, whose trials are slow), the
-  accuracy objective (agreement for the ImageNet model);
+  accuracy objective (agreement for the ImageNet model), a quarter of the
+  calibration samples held out to check the result on (`--holdout`,
+  docs/search.md);
 - onnxruntime's `quantize_static` (QDQ, per-channel weights, u8 activations /
   s8 weights, MinMax, Entropy and Percentile calibration);
 - NNCF's default post-training quantization of the ONNX model
@@ -181,14 +183,17 @@ def run_accuracy(args, work: Path, log) -> tuple[list[dict], list[str]]:
             skipped.append("NNCF: .venv-nncf is missing (scripts/setup_nncf.sh makes it)")
         for hw in args.specs:
             for search in (SEARCH_METHOD.get(hw, "greedy"), None):
-                label = f"hago, {search} search ({budget} trials)" if search else "hago, all edges 8 bits (no search)"
+                label = "hago, all edges 8 bits (no search)"
+                if search:
+                    label = f"hago, {search} search ({budget} trials" + (
+                        f", checked on {args.holdout:.0%} held out)" if args.holdout else ")")
                 log(f"{name}: {label} on {hw}")
                 out = work / f"{slug(name)}-{hw}-{search or 'none'}"
                 started = time.perf_counter()
                 result = quantize(
                     spec["onnx"], spec["calib"], out, spec["test"], spec=hw, search=search,
                     objective=spec["objective"], budget=budget, target=None, eval_samples=samples,
-                    log=lambda message: None,
+                    holdout=args.holdout if search else 0.0, log=lambda message: None,
                 )
                 seconds = time.perf_counter() - started
                 realized = {row["name"]: row for row in result.metrics["rows"]}["integer reference (realized)"]
@@ -254,6 +259,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=80, help="hago's search trials per model and spec")
     parser.add_argument("--imagenet-budget", type=int, default=24, help="search trials for the ImageNet model")
+    parser.add_argument("--holdout", type=float, default=0.25,
+                        help="fraction of the calibration samples hago's searches hold out to check their result on")
     parser.add_argument("--samples", type=int, default=1000, help="test samples (labelled models)")
     parser.add_argument("--specs", nargs="+", default=["x86-vnni", "arm-a72-i16"])
     parser.add_argument("--output", default=str(REPO / "docs" / "BENCHMARKS.md"))

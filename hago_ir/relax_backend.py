@@ -33,6 +33,7 @@ from hago_ir.dialects import qnn, qsim
 from hago_ir.dialects.qsim import ints, shape_of
 from hago_ir.errors import HagoError
 from hago_ir.integer_interpreter import constant_integers
+from hago_ir.kernel_epilogue import ResidualAdd
 from hago_ir.model_io import find_function, input_names
 
 
@@ -387,7 +388,7 @@ class _Emitter:
         output channel's weights.
         """
         from hago_ir import depthwise_kernels, vnni_kernels
-        from hago_ir.kernel_epilogue import Epilogue, Requantize, ResidualAdd
+        from hago_ir.kernel_epilogue import Epilogue, Requantize
 
         relax = self.relax
         out_c = geometry.out_channels
@@ -445,8 +446,6 @@ class _Emitter:
         never leave the kernel), each adding an NHWC tensor already emitted
         with the same stored channels, exact in float64.
         """
-        from hago_ir.kernel_epilogue import ResidualAdd
-
         value = requantize.output
         adds = [use.operation for use in value.uses]
         if not adds or len(adds) > 2 or not all(isinstance(a, qnn.AddOp) for a in adds):

@@ -182,7 +182,6 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
     """
     import tvm
     from tvm import te
-
     from tvm import tirx as tir
 
     register_intrinsic()

@@ -162,9 +162,9 @@ def test_tvm_uses_every_core() -> None:
 
 def test_residual_adds_run_inside_the_conv_kernels() -> None:
     """ResNet blocks: the qnn.adds reading a conv's requantize are computed in that conv's kernel."""
+    from hago_ir.dialects import qnn
     from test_realize import realized_pair
 
-    from hago_ir.dialects import qnn
     from hago_ir.model_io import find_function
     from hago_ir.relax_backend import _Emitter
 
