@@ -1,7 +1,8 @@
 """Batch-1 latency of hago's int8 builds against TVM float and onnxruntime; writes docs/LATENCY.md.
 
     .venv/bin/python benchmarks/latency_benchmark.py [--models resnet18 mobilenet_v2]
-        [--tune-trials N --trials-per-task K] [--tuning-dir DIR] [--repeats 60] [--output docs/LATENCY.md]
+        [--tune-trials N --trials-per-task K] [--tuning-dir DIR] [--repeats 60] [--profile]
+        [--output docs/LATENCY.md]
 
 Per model, side by side in one process, on this machine's cores:
 - onnxruntime float32 and int8 (its `quantize_static`: QDQ, per-channel s8
@@ -78,6 +79,55 @@ def blockwise_medians(runners: dict[str, callable], repeats: int, rounds: int = 
                 run()
                 times[name].append(time.perf_counter() - started)
     return {name: 1000.0 * statistics.median(values) for name, values in times.items()}
+
+
+def kernel_profile(executable, x: np.ndarray, calls: int = 20) -> list[tuple[str, float, int]]:
+    """(kernel, ms per inference, calls per inference) of one build, from the Relax VM's instrument hook.
+
+    The hook runs Python around every call, so the times include some of its
+    overhead (a few microseconds per kernel): the shares are what it shows.
+    """
+    import tvm
+    from tvm import relax
+
+    vm = relax.VirtualMachine(executable, tvm.cpu())
+    tensor = tvm.runtime.tensor(x)
+    for _ in range(3):
+        vm["main"](tensor)
+    totals: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    started: dict[str, float] = {}
+
+    def instrument(func, name, before, ret, *args):
+        if before:
+            started[name] = time.perf_counter()
+        else:
+            totals[name] = totals.get(name, 0.0) + time.perf_counter() - started[name]
+            counts[name] = counts.get(name, 0) + 1
+        return 0
+
+    vm.set_instrument(instrument)
+    for _ in range(calls):
+        vm["main"](tensor)
+    return sorted(((name, 1000 * t / calls, counts[name] // calls) for name, t in totals.items()),
+                  key=lambda row: -row[1])
+
+
+def profile_lines(title: str, profile: list[tuple[str, float, int]], top: int = 12) -> list[str]:
+    kinds: dict[str, float] = {}
+    for name, ms, _ in profile:
+        kind = ("depthwise conv kernels" if name.startswith("depthwise") else "VNNI conv / dense kernels"
+                if name.startswith("conv2d_vnni") else "VM (allocations, ...)" if name.startswith("vm.")
+                else "fused default-scheduled kernels")
+        kinds[kind] = kinds.get(kind, 0.0) + ms
+    total = sum(kinds.values())
+    lines = [f"### hago int8, {title}: where the time goes (`--profile`)", "",
+             f"Per inference, {total:.2f} ms in all under the VM's instrument hook (which adds its own overhead).", "",
+             "| kind | ms | share |", "| --- | --- | --- |"]
+    lines += [f"| {kind} | {ms:.3f} | {100 * ms / total:.0f}% |" for kind, ms in sorted(kinds.items(), key=lambda kv: -kv[1])]
+    lines += ["", "| kernel | ms | calls |", "| --- | --- | --- |"]
+    lines += [f"| {name[:60]} | {ms:.3f} | {calls} |" for name, ms, calls in profile[:top]]
+    return lines + [""]
 
 
 def measure(key: str, args, work: Path, log) -> dict | None:
@@ -166,6 +216,8 @@ def measure(key: str, args, work: Path, log) -> dict | None:
     if tuned is not None:
         row["tvm_float_tuned_vs_hago"] = round(medians["tvm_float_tuned"] / medians["hago_int8"], 2)
     log(f"{title}: " + ", ".join(f"{k} {v:.3f} ms" for k, v in medians.items()))
+    if args.profile:
+        row["profile"] = kernel_profile(hago.executable, x)
     return row
 
 
@@ -205,6 +257,9 @@ def render(rows: list[dict], skipped: list[str], args, seconds: float) -> str:
         if not args.tune_trials:
             lines.append("Those databases are made by the same command with `--tune-trials N --trials-per-task K` "
                          "added (the tuning happens then, and the run takes that much longer).")
+    for row in rows:
+        if row.get("profile"):
+            lines += [""] + profile_lines(row["model"], row["profile"])
     if skipped:
         lines += ["", "Skipped:"] + [f"- {reason}" for reason in skipped]
     return "\n".join(lines) + "\n"
@@ -234,6 +289,7 @@ def main() -> int:
     parser.add_argument("--tuning-dir", type=Path, default=None,
                         help="keep MetaSchedule databases here; with --tune-trials 0, apply the ones there")
     parser.add_argument("--repeats", type=int, default=60)
+    parser.add_argument("--profile", action="store_true", help="also profile hago int8 kernel by kernel")
     parser.add_argument("--work", type=Path, default=None, help="keep intermediate files here")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "LATENCY.md")
     args = parser.parse_args()
