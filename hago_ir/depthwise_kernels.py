@@ -17,7 +17,12 @@ import numpy as np
 
 from hago_ir import kernel_epilogue
 from hago_ir.kernel_epilogue import Epilogue
-from hago_ir.vnni_kernels import ConvGeometry, padded_input, vectorize_channels
+from hago_ir.vnni_kernels import (
+    ConvGeometry,
+    input_placeholder,
+    padded_input,
+    vectorize_channels,
+)
 
 LANES = 16
 PIXEL_TILE = 8
@@ -42,8 +47,7 @@ def depthwise_conv2d_nhwc(geometry: ConvGeometry, signed: bool, epilogue: Epilog
     sh, sw = geometry.strides
     oh, ow = geometry.out_hw
     n = geometry.batch
-    data = te.placeholder((n, geometry.height, geometry.width, geometry.channels),
-                          "int8" if signed else "uint8", name="data")
+    data = input_placeholder(geometry, signed)
     kernel = te.placeholder((kh, kw, channels), "int8", name="kernel")
     padded = padded_input(data, geometry, channels, signed)
     rkh = te.reduce_axis((0, kh), "rkh")

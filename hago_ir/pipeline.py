@@ -148,6 +148,8 @@ def quantize(
     """Run the pipeline on an ONNX model; see the module docstring."""
     options = dataclasses.replace(options or QuantizeOptions(), **overrides)
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+    if not 0.0 <= options.holdout < 1.0:  # checked before any stage runs
+        raise HagoError(f"holdout {options.holdout} must be at least 0 and below 1 (a fraction of the samples)")
     model, calib = Path(model), Path(calib)
     for path, what in ((model, "model"), (calib, "calibration data")):
         if not path.is_file():

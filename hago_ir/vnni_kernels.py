@@ -106,6 +106,14 @@ class ConvGeometry:
         return (self.height + top + bottom - kh) // sh + 1, (self.width + left + right - kw) // sw + 1
 
 
+def input_placeholder(geometry: ConvGeometry, signed: bool):
+    """TE: a fast kernel's NHWC activation input, int8 when `signed`, else uint8."""
+    from tvm import te
+
+    return te.placeholder((geometry.batch, geometry.height, geometry.width, geometry.channels),
+                          "int8" if signed else "uint8", name="data")
+
+
 def padded_input(data, geometry: ConvGeometry, channels: int, signed: bool, name: str = "padded"):
     """TE: the zero-padded u8 input, channels padded to `channels` (`data` itself when no padding is needed).
 
@@ -190,8 +198,7 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
     sh, sw = geometry.strides
     oh, ow = geometry.out_hw
     n = geometry.batch
-    data = te.placeholder((n, geometry.height, geometry.width, geometry.channels),
-                          "int8" if signed else "uint8", name="data")
+    data = input_placeholder(geometry, signed)
     if uses_width_columns(geometry):
         # Few input channels (an RGB stem): the kw taps of a row become channels,
         # [N, H', OW, KW*C], and the conv a KH x 1 one over them.

@@ -55,6 +55,17 @@ def test_rerun_reuses_finished_stages_and_redoes_changed_ones(quantized) -> None
     assert json.loads((out / "strategy.json").read_text())["trials"] == 5
 
 
+def test_a_changed_compiler_redoes_every_stage(tmp_path: Path, monkeypatch) -> None:
+    """hago's own source is part of every fingerprint: outputs of an older hago are not reused."""
+    import hago_ir.pipeline as pipeline
+
+    options = {"spec": "x86-vnni", "search": None, "target": None, "eval_samples": 20, "log": lambda message: None}
+    quantize(MODEL, CALIB, tmp_path, TEST, **options)
+    assert quantize(MODEL, CALIB, tmp_path, TEST, **options).reused == [s for s in STAGES if s not in ("search", "build")]
+    monkeypatch.setattr(pipeline, "compiler_digest", lambda: "another-hago")
+    assert quantize(MODEL, CALIB, tmp_path, TEST, **options).reused == []
+
+
 def test_eval_measures_each_kind_of_model(quantized, capsys) -> None:
     out, _ = quantized
     data = dict(np.load(TEST))
