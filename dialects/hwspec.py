@@ -12,7 +12,10 @@ per (operator, data types) combination the hardware runs fast:
 An integer op is legal iff some `hwspec.integer` rule of its operator matches
 its dtypes; `hwspec.float` says the operator may also run in float. Spec-wide
 flags: `pow2_scales` (scales must be powers of two), `symmetric` (no zero
-points, signed integers only), `integer_only` (no float at all).
+points, signed integers only), `integer_only` (no float at all),
+`float32_requantize` (requantization multiplies in IEEE float32, as
+onnxruntime's and TensorRT's x86 / GPU int8 kernels do, instead of with a
+fixed-point integer multiplier; see `qnn.requantize`).
 Operator names are the qsim op names without the dialect prefix.
 """
 
@@ -56,6 +59,7 @@ class SpecOp(IRDLOperation):
     pow2_scales = opt_prop_def(UnitAttr)
     symmetric = opt_prop_def(UnitAttr)
     integer_only = opt_prop_def(UnitAttr)
+    float32_requantize = opt_prop_def(UnitAttr)
     body = region_def("single_block")
     traits = traits_def(NoTerminator())
     irdl_options = (ParsePropInAttrDict(),)
@@ -64,6 +68,8 @@ class SpecOp(IRDLOperation):
     def verify_(self) -> None:
         if not self.spec_name.data:
             raise VerifyException("a spec needs a non-empty name")
+        if self.integer_only is not None and self.float32_requantize is not None:
+            raise VerifyException("float32_requantize needs a float unit, which an integer_only spec has not")
         for op in self.body.block.ops:
             if not isinstance(op, (IntegerRuleOp, FloatRuleOp)):
                 raise VerifyException(f"'{op.name}' is not a rule (hwspec.integer or hwspec.float)")

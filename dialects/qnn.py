@@ -13,7 +13,10 @@ are f64 arrays: one value, or one per channel along `axis`. Arithmetic:
 - `qnn.dequantize`: x = q * scale
 - `qnn.requantize`: q' = clip(round(q * multiplier / 2^shift), qmin, qmax);
   multiplier / 2^shift approximates input_scale / output_scale (31-bit
-  multiplier; a pure shift, multiplier 1, when the ratio is a power of two)
+  multiplier; a pure shift, multiplier 1, when the ratio is a power of two).
+  With `float_multiplier` (specs with `float32_requantize`), the arithmetic is
+  IEEE float32 instead: q' = clip(round(f32(q) * f32(float_multiplier))),
+  each step rounded to nearest even, as cvtdq2ps / vmulps / vcvtps2dq do
 - `qnn.conv2d` / `qnn.dense`: exact integer sums plus bias, held in the result
   type (the accumulator), wrapping or saturating as `overflow` says
 - `qnn.add`: each operand is first rescaled like a requantize,
@@ -273,11 +276,17 @@ class DequantizeOp(IRDLOperation):
 
 @irdl_op_definition
 class RequantizeOp(IRDLOperation):
-    """Integers at input_scale to integers at output_scale, in fixed point.
+    """Integers at input_scale to integers at output_scale, in fixed point or float32.
 
     q' = clip(round(q * multiplier / 2^shift), qmin, qmax), per channel along
     `axis` when the scales are; the multiplier / shift pairs are what the
     hardware computes with, the scales say what they stand for.
+
+    With `float_multiplier` (float32 values, one per multiplier) the hardware
+    computes in IEEE float32 instead: q' = clip(round(f32(q) * float_multiplier),
+    qmin, qmax), the conversion, the product and the rounding each to nearest
+    even (hago_ir.numerics.requantize_float32); multiplier / shift then only
+    record the fixed-point equivalent.
     """
 
     name = "qnn.requantize"
@@ -287,6 +296,7 @@ class RequantizeOp(IRDLOperation):
     output_scale = prop_def(ArrayAttr[FloatAttr])
     multiplier = prop_def(DenseArrayBase[I64])
     shift = prop_def(DenseArrayBase[I64])
+    float_multiplier = opt_prop_def(DenseArrayBase[Float32Type])
     axis = opt_prop_def(IntegerAttr[I64])
     qmin = prop_def(IntegerAttr[I64])
     qmax = prop_def(IntegerAttr[I64])
@@ -297,7 +307,7 @@ class RequantizeOp(IRDLOperation):
     def __init__(
         self, input: SSAValue, dtype: IntegerType, input_scale: Sequence[float],
         output_scale: Sequence[float], multiplier: Sequence[int], shift: Sequence[int],
-        qmin: int, qmax: int, axis: int | None = None,
+        qmin: int, qmax: int, axis: int | None = None, float_multiplier: Sequence[float] | None = None,
     ):
         properties: dict[str, Attribute] = {
             "input_scale": scales_attr(input_scale), "output_scale": scales_attr(output_scale),
@@ -306,9 +316,17 @@ class RequantizeOp(IRDLOperation):
         }
         if axis is not None:
             properties["axis"] = int_attr(axis)
+        if float_multiplier is not None:
+            properties["float_multiplier"] = DenseArrayBase.from_list(Float32Type(), list(float_multiplier))
         super().__init__(
             operands=[input], result_types=[TensorType(dtype, shape_of(input))], properties=properties
         )
+
+    def float_multipliers(self) -> tuple[float, ...] | None:
+        """The float32 multipliers (as Python floats holding float32 values), or None in fixed point."""
+        if self.float_multiplier is None:
+            return None
+        return tuple(float(v) for v in self.float_multiplier.get_values())
 
     def verify_(self) -> None:
         _check_integer(self.input, "qnn.requantize's operand")
@@ -325,6 +343,11 @@ class RequantizeOp(IRDLOperation):
         )
         _check(all(0 < m < 2**31 for m in multipliers), "multipliers must lie in [1, 2^31)")
         _check(all(0 <= s < 63 for s in shifts), "shifts must lie in [0, 63)")
+        floats = self.float_multipliers()
+        if floats is not None:
+            _check(len(floats) == len(multipliers),
+                   f"{len(floats)} float multipliers for {len(multipliers)} multipliers")
+            _check(all(math.isfinite(f) and f > 0 for f in floats), "float multipliers must be positive and finite")
 
 
 # --------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def pack_weights(weights: np.ndarray, stored_channels: int | None = None) -> np.
 
 
 def depthwise_conv2d_nhwc(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
-    """The scheduled PrimFunc (data, packed weights, *EPILOGUE_ARGUMENTS) -> out [N, OH, OW, C16*16]."""
+    """The scheduled PrimFunc (data, packed weights, *kernel_epilogue.arguments_for(epilogue)) -> out [N, OH, OW, C16*16]."""
     import tvm
     from tvm import te
 
@@ -60,7 +60,7 @@ def depthwise_conv2d_nhwc(geometry: ConvGeometry, signed: bool, epilogue: Epilog
         ),
         name="conv",
     )
-    arguments = kernel_epilogue.placeholders(channels)
+    arguments = kernel_epilogue.placeholders(epilogue, channels)
     out = kernel_epilogue.apply(sums, epilogue, arguments)
     schedule = tvm.s_tir.Schedule(te.create_prim_func([data, kernel, *arguments, out]))
     block = schedule.get_sblock("conv")

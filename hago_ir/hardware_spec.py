@@ -65,6 +65,7 @@ class HardwareSpec:
     pow2_scales: bool = False
     symmetric: bool = False
     integer_only: bool = False
+    float32_requantize: bool = False
     integer: list[IntegerRule] = field(default_factory=list)
     floats: set[str] = field(default_factory=set)
 
@@ -110,7 +111,7 @@ class HardwareSpec:
             rules.append(IntegerRuleOp.create(properties=properties))
         rules += [FloatRuleOp.create(properties={"op_name": StringAttr(op)}) for op in sorted(self.floats)]
         properties = {"spec_name": StringAttr(self.name)}
-        for flag in ("pow2_scales", "symmetric", "integer_only"):
+        for flag in ("pow2_scales", "symmetric", "integer_only", "float32_requantize"):
             if getattr(self, flag):
                 properties[flag] = UnitAttr()
         spec = SpecOp.create(properties=properties, regions=[Region(Block(rules))])
@@ -121,7 +122,7 @@ class HardwareSpec:
     def from_op(spec: SpecOp) -> HardwareSpec:
         result = HardwareSpec(
             spec.spec_name.data, spec.pow2_scales is not None, spec.symmetric is not None,
-            spec.integer_only is not None,
+            spec.integer_only is not None, spec.float32_requantize is not None,
         )
         for op in spec.body.block.ops:
             if isinstance(op, IntegerRuleOp):

@@ -4,7 +4,8 @@ After hago-realize. Integer tensors are numpy int64 arrays holding the values
 of their container type (si8, ui8, si16, si32); every qnn op computes in exact
 int64 arithmetic and then applies what the hardware does at its width: the
 accumulator of a conv2d / dense / add / sum pool wraps or saturates, requantize
-rounds half to even with its fixed-point multiplier and clips to [qmin, qmax].
+rounds half to even with its fixed-point multiplier (or, with a float
+multiplier, in IEEE float32 exactly as the x86 kernels do) and clips to [qmin, qmax].
 Float ops left in the module (softmax, ...) run on the qsim interpreter's
 float64 kernels, and the data-movement qsim ops keep integer tensors integer.
 
@@ -38,8 +39,8 @@ def _scales(attr, axis, rank: int) -> np.ndarray:
     return numerics.broadcast_along(values, axis.value.data if axis is not None and values.size > 1 else None, rank)
 
 
-def _per_channel(values: Sequence[int], axis, rank: int) -> np.ndarray:
-    array = np.array(values, dtype=np.int64)
+def _per_channel(values: Sequence[int] | Sequence[float], axis, rank: int, dtype=np.int64) -> np.ndarray:
+    array = np.array(values, dtype=dtype)
     if array.size == 1:
         return array.reshape(())
     shape = [1] * rank
@@ -89,6 +90,10 @@ class QnnFunctions(InterpreterFunctions):
     @impl(qnn.RequantizeOp)
     def run_requantize(self, interpreter: Interpreter, op: qnn.RequantizeOp, args: tuple[Any, ...]):
         q = args[0]
+        floats = op.float_multipliers()
+        if floats is not None:
+            factor = _per_channel(floats, op.axis, q.ndim, np.float32)
+            return (numerics.requantize_float32(q, factor, op.qmin.value.data, op.qmax.value.data),)
         multiplier = _per_channel(ints(op.multiplier), op.axis, q.ndim)
         shift = _per_channel(ints(op.shift), op.axis, q.ndim)
         return (numerics.requantize_integers(q, multiplier, shift, op.qmin.value.data, op.qmax.value.data),)

@@ -10,6 +10,7 @@ rules; each realized op is checked against the rules for its operator:
   tensors (max_pool2d, reshape, transpose, pad, concat): operand dtypes;
 - `qnn.requantize` / `qnn.add`: multipliers must be powers of two (shifts)
   when the spec has power-of-two scales, except the 1/count of average pooling;
+- `qnn.requantize` with a float32 multiplier: only on a `float32_requantize` spec;
 - float compute ops must be allowed in float (never, for an integer-only spec).
 An op that misses gets a diagnostic at the op naming what it is and the rules
 it could have matched. Edits by hand after realization are caught here.
@@ -139,6 +140,9 @@ def check_legal(module: ModuleOp, spec: HardwareSpec) -> int:
     for op in module.walk():
         if spec.pow2_scales:
             _check_shifts_only(op, spec)
+        if isinstance(op, qnn.RequantizeOp) and op.float_multiplier is not None and not spec.float32_requantize:
+            _fail(op, f"this requantize multiplies in float32, but spec '{spec.name}' requantizes in "
+                  "fixed point (no float32_requantize): realize the model for this spec")
         names = _rule_names(op)
         if names:
             checked += 1

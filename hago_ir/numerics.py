@@ -159,6 +159,37 @@ def requantize_integers(
     return np.clip(rounding_right_shift(products, shift), qmin, qmax)
 
 
+def float32_multiplier(ratio: float) -> float:
+    """The float32 nearest `ratio`, for float32 requantization (as a Python float).
+
+    Raises ValueError when the ratio is not positive and finite, or has no
+    positive finite float32 (it under- or overflows).
+    """
+    value = float(np.float32(ratio)) if ratio > 0 and math.isfinite(ratio) else 0.0
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"scale ratio {ratio} has no positive finite float32 value")
+    return value
+
+
+# The clip bounds of a float32 requantize must be exact float32 values, so
+# that clip(round(x)) equals round(clip(x)) and the final conversion cannot
+# overflow: outputs of at most 16 bits (|q| < 2^24 would be enough).
+FLOAT32_REQUANTIZE_MAX_BITS = 16
+
+
+def requantize_float32(
+    values: np.ndarray, float_multiplier: np.ndarray | float, qmin: int, qmax: int,
+) -> np.ndarray:
+    """clip(round(f32(values) * float_multiplier), qmin, qmax) in IEEE float32.
+
+    Every step rounds to nearest even, as the x86 instructions do: the
+    int32 -> float32 conversion (exact below 2^24), the product, and the final
+    rounding to an integer. Returns int64.
+    """
+    products = np.asarray(values).astype(np.float32) * np.asarray(float_multiplier, dtype=np.float32)
+    return np.clip(np.rint(products), qmin, qmax).astype(np.int64)
+
+
 def wrap_integers(values: np.ndarray, bits: int) -> np.ndarray:
     """Two's complement wrap of int64 values to a signed `bits`-bit register."""
     values = np.asarray(values, dtype=np.int64)

@@ -17,6 +17,9 @@ requantize's integer bounds in the *output* scale (the HAGO paper's example),
 which equals the simulation exactly, since rounding is monotonic:
 round(min(max(x, lo), hi) / s) = min(max(round(x / s), round(lo / s)), round(hi / s)).
 An integer add is formed straight in the scale each consumer asks for.
+On a spec with `float32_requantize` (topology records it on the module), a
+requantize to at most 16 bits carries a float32 multiplier and computes in
+float32, as the target's kernels do; otherwise it is fixed point.
 
 Float ops keep running in float: where one reads an integer edge a
 `qnn.dequantize` is put in front of it. The result is a function with the same
@@ -49,7 +52,7 @@ from hago_ir.dialects import qnn, qsim
 from hago_ir.dialects.qsim import dense_from_array, ints, shape_of
 from hago_ir.interpreter import simq_scale
 from hago_ir.model_io import find_function
-from hago_ir.topology import ACCUMULATOR, OVERFLOW, is_compute_op, is_quantized
+from hago_ir.topology import ACCUMULATOR, FLOAT32_REQUANTIZE, OVERFLOW, is_compute_op, is_quantized
 
 
 class RealizeError(DiagnosticException):
@@ -130,6 +133,7 @@ def _axis_scales(scale: np.ndarray) -> list[float]:
 @dataclass
 class _Realizer:
     function: func.FuncOp
+    float32_requantize: bool = False  # the spec's float32_requantize (topology's module flag)
     block: Block = field(init=False)
     values: dict[SSAValue, SSAValue] = field(default_factory=dict)  # old float values -> new
     integers: dict[SSAValue, IntValue] = field(default_factory=dict)  # old simq results -> realized
@@ -408,10 +412,16 @@ class _Realizer:
                 pairs.append(numerics.fixed_point_multiplier(input_scale / scale))
             except ValueError as error:
                 _fail(op, f"cannot requantize from scale {input_scale:g} to {scale:g}: {error}")
+        floats = None
+        if self.float32_requantize and dtype.width.data <= numerics.FLOAT32_REQUANTIZE_MAX_BITS:
+            try:
+                floats = [numerics.float32_multiplier(input_scale / scale) for input_scale in input_scales]
+            except ValueError as error:
+                _fail(op, f"cannot requantize from scale {input_scales[0]:g} to {scale:g} in float32: {error}")
         new = self.emit(
             qnn.RequantizeOp(
                 base.value, dtype, input_scales, [scale], [m for m, _ in pairs], [s for _, s in pairs],
-                qmin, qmax, base.axis if len(input_scales) > 1 else None,
+                qmin, qmax, base.axis if len(input_scales) > 1 else None, floats,
             ),
             name,
         )
@@ -461,7 +471,7 @@ class _Realizer:
 def realize(module: ModuleOp, function: str | None = None) -> int:
     """Rewrite the function into the qnn dialect; returns the number of integer ops made."""
     function_op = find_function(module, function)
-    realizer = _Realizer(function_op)
+    realizer = _Realizer(function_op, FLOAT32_REQUANTIZE in module.attributes)
     block = realizer.run()
     function_op.body.detach_block(function_op.body.block)
     function_op.body.add_block(block)

@@ -9,7 +9,9 @@ successor, so every qnn op is spelled in plain Relax ops with explicit dtypes:
   saturating or odd-width (24-bit) accumulators are computed in int32 / int64
   and then clipped or sign-wrapped to their width;
 - `qnn.requantize`: int64 `multiply`, the round-half-to-even `right_shift`
-  sequence of hago_ir.numerics.rounding_right_shift, `clip`, `astype`;
+  sequence of hago_ir.numerics.rounding_right_shift, `clip`, `astype`
+  (float64 where that is exact); one with float32 multipliers: float32
+  `multiply`, `round`, `clip`, `astype`;
 - `qnn.quantize` / `qnn.dequantize`: in float64, as the integer interpreter,
   so that the integer outputs are bit-exact with it;
 - data movement (reshape, transpose, pad, concat, max_pool2d) on integers as is;
@@ -281,7 +283,8 @@ class _Emitter:
         multipliers, shifts = list(ints(op.multiplier)), list(ints(op.shift))
         nhwc = op.input in self.nhwc
         stored = None
-        if nhwc and len(set(multipliers)) == 1 and len(set(shifts)) == 1:
+        uniform = len(set(op.float_multipliers() or ())) <= 1
+        if nhwc and len(set(multipliers)) == 1 and len(set(shifts)) == 1 and uniform:
             x, stored = self.padded(op.input)  # the same arithmetic on every channel
             axis = None
         elif nhwc:
@@ -289,6 +292,17 @@ class _Emitter:
             axis = NHWC_AXIS[axis] if axis is not None else None
         else:
             x = self.get(op.input)
+        floats = op.float_multipliers()
+        if floats is not None:
+            # IEEE float32, as numerics.requantize_float32: convert, multiply,
+            # round half to even, clip (the bounds are exact in float32).
+            if len(set(floats)) == 1:
+                floats = floats[:1]
+            y = self.emit(self.op.multiply(self.cast(x, "float32"), self.channel_array(floats, axis, rank, "float32")))
+            y = self.emit(self.op.clip(self.emit(self.op.round(y)), self.relax.prim_value(float(op.qmin.value.data)),
+                                       self.relax.prim_value(float(op.qmax.value.data))))
+            y = self.cast(y, _dtype_of(op.output))
+            return self.keep_nhwc(op.output, y, stored) if nhwc else y
         magnitude = _magnitude(op.input)
         if magnitude is not None and magnitude * max(multipliers) < FLOAT64_EXACT:
             y = self.float64_rescale(x, multipliers, shifts, axis, rank)
@@ -404,6 +418,7 @@ class _Emitter:
         epilogue = Epilogue(out_c, bias, None if requantize is None else Requantize(
             tuple(ints(requantize.multiplier)), tuple(ints(requantize.shift)),
             requantize.qmin.value.data, requantize.qmax.value.data, _dtype_of(requantize.output),
+            requantize.float_multipliers(),
         ))
         residual: list[tuple[qnn.AddOp, SSAValue, ResidualAdd]] = []
         if kind == "vnni":

@@ -127,6 +127,9 @@ def _clear(op: Operation) -> None:
         op.attributes.pop(name, None)
 
 
+FLOAT32_REQUANTIZE = "hago.float32_requantize"
+
+
 def assign_topology(module: ModuleOp, spec: HardwareSpec) -> int:
     """Mark every compute op int or float; returns how many are int."""
     quantized = 0
@@ -138,8 +141,13 @@ def assign_topology(module: ModuleOp, spec: HardwareSpec) -> int:
             quantized += _assign(op, spec)
     # Later stages need to know what the spec demands of scales.
     module.attributes["hago.spec"] = StringAttr(spec.name)
+    module.attributes.pop("hago.pow2_scales", None)
     if spec.pow2_scales:
         module.attributes["hago.pow2_scales"] = UnitAttr()
+    # hago-realize emits float32 requantizes for such specs.
+    module.attributes.pop(FLOAT32_REQUANTIZE, None)
+    if spec.float32_requantize:
+        module.attributes[FLOAT32_REQUANTIZE] = UnitAttr()
     if quantized == 0:
         anchor = next((op for op in module.walk() if is_compute_op(op)), module)
         anchor.emit_error(

@@ -178,7 +178,7 @@ def packed_weights_for(geometry: ConvGeometry, weights: np.ndarray) -> np.ndarra
 
 def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
                      residual_adds: tuple[kernel_epilogue.ResidualAdd, ...] = ()):
-    """The scheduled PrimFunc (data, packed weights, *EPILOGUE_ARGUMENTS) -> out.
+    """The scheduled PrimFunc (data, packed weights, *kernel_epilogue.arguments_for(epilogue)) -> out.
 
     data: NHWC [N, H, W, C], uint8 (int8 when `signed`), unpadded: the kernel
     pads each input row band itself, inside the parallel loop, so no padded
@@ -228,7 +228,7 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
         ),
         name="conv",
     )
-    arguments = kernel_epilogue.placeholders(o_blocks * 16)
+    arguments = kernel_epilogue.placeholders(epilogue, o_blocks * 16)
     out = kernel_epilogue.apply(sums, epilogue, arguments)
     skips, outputs = [], [out]
     if residual_adds:

@@ -4,7 +4,8 @@
 // tools shrink weights to 7 bits. Here the accumulator is modelled as si16 with
 // saturation and the search decides how many effective bits each edge keeps.
 // Signed activations are shifted by +128 into u8 (and compensated), the same path.
-hwspec.spec "x86-avx2" {
+// Requantization multiplies in float32, as on x86-vnni.
+hwspec.spec "x86-avx2" attributes {float32_requantize} {
   hwspec.integer "conv2d" {inputs = [ui8, si8], accumulator = si16, output = si32, overflow = "saturate"}
   hwspec.integer "conv2d" {inputs = [si8, si8], accumulator = si16, output = si32, overflow = "saturate"}
   hwspec.integer "dense" {inputs = [ui8, si8], accumulator = si16, output = si32, overflow = "saturate"}

@@ -6,7 +6,10 @@ for bit with numpy's int64 convolution followed by numerics.requantize_integers,
 over the geometries the models meet: padded 3x3, strided 7x7 with signed
 (shifted) input and 3 channels, unpadded strided 1x1, output channels that
 are not a multiple of 16, deep layers split across threads by output channel,
-inputs that store more channels than they hold. Kernels that need AVX-512
+inputs that store more channels than they hold; each with the fixed-point
+requantize and with the float32 one (numerics.requantize_float32, with some
+power-of-two factors, whose products land on exact halves and test the
+rounding of ties). Kernels that need AVX-512
 VNNI to run are compiled (and their assembly read) everywhere and run where
 /proc/cpuinfo lists avx512_vnni.
 """
@@ -18,7 +21,7 @@ import pytest
 
 from hago_ir import depthwise_kernels, vnni_kernels
 from hago_ir.kernel_epilogue import Epilogue, Requantize
-from hago_ir.numerics import requantize_integers
+from hago_ir.numerics import requantize_float32, requantize_integers
 from hago_ir.tvm_build import host_has_vnni, tvm_target
 from hago_ir.vnni_kernels import ConvGeometry
 
@@ -41,20 +44,33 @@ def reference_conv(x_nhwc: np.ndarray, weights: np.ndarray, geometry: ConvGeomet
     return out
 
 
-def epilogue_for(out_channels: int, signed_weights: np.ndarray | None, dtype: str = "uint8") -> tuple[Epilogue, np.ndarray]:
+ARITHMETIC = ("fixed-point", "float32")
+
+
+def epilogue_for(out_channels: int, signed_weights: np.ndarray | None, dtype: str = "uint8",
+                 arithmetic: str = "fixed-point") -> tuple[Epilogue, np.ndarray]:
     bias = RNG.integers(-4000, 4000, out_channels)
     multiplier = tuple(int(m) for m in RNG.integers(2**29, 2**30, out_channels))
     shift = tuple(int(s) for s in RNG.integers(26, 32, out_channels))
+    floats = None
+    if arithmetic == "float32":
+        # Every third channel an exact power of two: sums with the right low bits tie.
+        floats = tuple(2.0 ** (29 - s) if i % 3 == 0 else float(np.float32(m / 2**s))
+                       for i, (m, s) in enumerate(zip(multiplier, shift)))
     kernel_bias = bias.copy()
     if signed_weights is not None:  # the kernel shifts s8 input by +128; the bias takes it back
         kernel_bias -= 128 * signed_weights.astype(np.int64).reshape(out_channels, -1).sum(axis=1)
     qmin, qmax = (0, 255) if dtype == "uint8" else (-128, 127)
-    return Epilogue(out_channels, kernel_bias, Requantize(multiplier, shift, qmin, qmax, dtype)), bias
+    return Epilogue(out_channels, kernel_bias, Requantize(multiplier, shift, qmin, qmax, dtype, floats)), bias
 
 
 def expected(sums: np.ndarray, bias: np.ndarray, epilogue: Epilogue) -> np.ndarray:
     q = epilogue.requantize
     column = (slice(None), None, None)
+    if q.in_float32:
+        values = requantize_float32(sums + bias[column], np.array(q.float_multiplier, np.float32)[column],
+                                    q.qmin, q.qmax)
+        return values.transpose(0, 2, 3, 1)
     values = requantize_integers(sums + bias[column], np.array(q.multiplier)[column],
                                  np.array(q.shift)[column], q.qmin, q.qmax)
     return values.transpose(0, 2, 3, 1)
@@ -81,8 +97,9 @@ CONVS = {
 }
 
 
+@pytest.mark.parametrize("arithmetic", ARITHMETIC)
 @pytest.mark.parametrize("case", sorted(CONVS))
-def test_vnni_conv_with_fused_requantize_is_bit_exact(case: str) -> None:
+def test_vnni_conv_with_fused_requantize_is_bit_exact(case: str, arithmetic: str) -> None:
     channels, stored, out_c, size, k, stride, pad, signed = CONVS[case]
     geometry = ConvGeometry(1, size, size, stored, out_c, (k, k), (stride, stride), (pad,) * 4)
     weights = RNG.integers(-128, 128, (out_c, channels, k, k)).astype(np.int8)
@@ -90,7 +107,7 @@ def test_vnni_conv_with_fused_requantize_is_bit_exact(case: str) -> None:
     x = x.astype(np.int8 if signed else np.uint8)
     if stored > channels:  # don't-care values in the padding channels: zero weights must hide them
         x[..., channels:] = RNG.integers(0, 256, x[..., channels:].shape)
-    epilogue, bias = epilogue_for(out_c, weights if signed else None)
+    epilogue, bias = epilogue_for(out_c, weights if signed else None, arithmetic=arithmetic)
     kernel = vnni_kernels.conv2d_nhwc_vnni(geometry, signed, epilogue)
     padded_weights = np.pad(weights, [(0, 0), (0, stored - channels), (0, 0), (0, 0)])
     packed = vnni_kernels.packed_weights_for(geometry, padded_weights)
@@ -109,14 +126,16 @@ def test_vnni_conv_with_fused_requantize_is_bit_exact(case: str) -> None:
     assert (got[..., out_c:] == 0).all()
 
 
+@pytest.mark.parametrize("arithmetic", ARITHMETIC)
 @pytest.mark.parametrize(("stride", "signed", "channels"), [(1, False, 40), (2, True, 32), (1, True, 16)])
-def test_depthwise_conv_with_fused_requantize_is_bit_exact(stride: int, signed: bool, channels: int) -> None:
+def test_depthwise_conv_with_fused_requantize_is_bit_exact(stride: int, signed: bool, channels: int,
+                                                           arithmetic: str) -> None:
     size = 12
     geometry = ConvGeometry(1, size, size, channels, channels, (3, 3), (stride, stride), (1, 1, 1, 1))
     weights = RNG.integers(-128, 128, (channels, 1, 3, 3)).astype(np.int8)
     x = RNG.integers(-128 if signed else 0, 128 if signed else 256, (1, size, size, channels))
     x = x.astype(np.int8 if signed else np.uint8)
-    epilogue, bias = epilogue_for(channels, weights if signed else None, dtype="int8")
+    epilogue, bias = epilogue_for(channels, weights if signed else None, dtype="int8", arithmetic=arithmetic)
     kernel = depthwise_kernels.depthwise_conv2d_nhwc(geometry, signed, epilogue)
     packed = depthwise_kernels.pack_weights(weights)
     arrays = [x, packed] + [array for array, _ in epilogue.arrays(packed.shape[-1])]

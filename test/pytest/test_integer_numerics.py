@@ -45,6 +45,26 @@ def test_fixed_point_multiplier_and_rounding_shift() -> None:
     assert np.abs(got - np.clip(q * 0.37, -128, 127)).max() <= 0.5 + 1e-9
 
 
+def test_float32_requantize_rounds_like_the_x86_instructions() -> None:
+    """Convert to float32, multiply in float32, round half to even, clip: each IEEE step."""
+    # Ties go to even; 2^24 + 1 is not a float32 (it becomes 2^24) before the multiply.
+    q = np.array([5, 7, -5, -7, 2**24 + 1, 1000, -1000])
+    got = numerics.requantize_float32(q, 0.5, -128, 127)
+    np.testing.assert_array_equal(got, [2, 4, -2, -4, 127, 127, -128])
+    np.testing.assert_array_equal(numerics.requantize_float32(np.array([2**24 + 1]), 2.0**-20, -128, 127), [16])
+    # The product is rounded to float32 before the integer rounding: 25 x 0.1f is
+    # 2.50000003725 exactly (3 when rounded from float64), 2.5 in float32, a tie: 2.
+    factor = numerics.float32_multiplier(0.1)
+    assert factor == float(np.float32(0.1))
+    assert np.rint(25 * factor) == 3
+    np.testing.assert_array_equal(numerics.requantize_float32(np.array([25]), factor, -128, 127), [2])
+    # Per channel, as a broadcast column.
+    got = numerics.requantize_float32(np.array([[3], [3]]), np.array([[0.5], [1.5]], np.float32), 0, 255)
+    np.testing.assert_array_equal(got, [[2], [4]])
+    with pytest.raises(ValueError, match="no positive finite float32"):
+        numerics.float32_multiplier(1e-50)  # underflows float32
+
+
 def test_accumulator_wrap_and_saturation() -> None:
     sums = np.array([32767, 32768, -32769, 70000])
     np.testing.assert_array_equal(numerics.hold_in_accumulator(sums, 16, "wrap"), [32767, -32768, 32767, 4464])

@@ -110,6 +110,38 @@ def test_pow2_spec_realizes_to_shifts() -> None:
             assert all(m & (m - 1) == 0 for m in op.multiplier.get_values())
 
 
+def test_float32_requantize_spec_realizes_float_multipliers() -> None:
+    """x86-vnni declares float32_requantize: each requantize carries the float32 scale ratio."""
+    from hago_ir.hardware_spec import HardwareSpec
+
+    _, realized = realized_pair("resnet-vnni")
+    requantizes = [op for op in realized.walk() if isinstance(op, qnn.RequantizeOp)]
+    narrow = [op for op in requantizes if qnn.element_type(op.output).width.data <= 16]
+    assert narrow
+    # Wider outputs (int32) keep fixed point: float32 bounds would not be exact.
+    assert all(op.float_multiplier is None for op in requantizes if op not in narrow)
+    for op in narrow:
+        ratios = np.array(qnn.scale_values(op.input_scale)) / qnn.scale_values(op.output_scale)[0]
+        np.testing.assert_array_equal(np.array(op.float_multipliers(), np.float32), ratios.astype(np.float32))
+    # The same module on a copy of the spec without the flag: illegal, at the requantize.
+    spec = load_spec("x86-vnni")
+    fixed_point = HardwareSpec(spec.name, integer=spec.integer, floats=spec.floats)
+    with pytest.raises(DiagnosticException, match="this requantize multiplies in float32, but spec 'x86-vnni'"):
+        check_legal(realized, fixed_point)
+    # Specs without the flag keep fixed point.
+    _, arm = realized_pair("mobilenet-int16-accumulation-arm")
+    assert all(op.float_multiplier is None for op in arm.walk() if isinstance(op, qnn.RequantizeOp))
+
+
+def test_an_integer_only_spec_cannot_requantize_in_float32() -> None:
+    from hago_ir.errors import HagoError
+    from hago_ir.hardware_spec import parse_spec_text
+
+    text = 'hwspec.spec "npu" attributes {integer_only, float32_requantize} {\n  hwspec.integer "relu" {inputs = [si8], output = si8}\n}'
+    with pytest.raises(HagoError, match="float32_requantize needs a float unit"):
+        parse_spec_text(text, "npu.mlir")
+
+
 def test_realize_needs_calibration() -> None:
     module = import_onnx(onnx_models.resnet_style_cnn(seed=3), "model")
     canonicalize(module)

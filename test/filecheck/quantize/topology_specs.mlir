@@ -3,7 +3,7 @@
 // its rule reads, accumulates in and writes (HAGO Algorithm 1).
 
 // RUN: hago-opt %S/Inputs/small_cnn.mlir -p 'hago-topology{spec=x86-vnni}' | filecheck %s --check-prefix=X86VNNI
-// X86VNNI: builtin.module attributes {hago.spec = "x86-vnni"} {
+// X86VNNI: builtin.module attributes {hago.spec = "x86-vnni", hago.float32_requantize} {
 // X86VNNI: %conv1 = qsim.conv2d %x, %w1, %b1 {hago.mode = "int", hago.inputs = [si8, si8], hago.output = si32, hago.accumulator = si32, hago.overflow = "wrap", hago.candidates = {{\[\[}}si8], [si8]]
 // X86VNNI: %relu1 = qsim.relu %conv1 {hago.mode = "int", hago.inputs = [si8], hago.output = si8, hago.candidates = {{\[\[}}si8]]
 // X86VNNI: %conv2 = qsim.conv2d %relu1, %w2 {hago.mode = "int", hago.inputs = [ui8, si8], hago.output = si32, hago.accumulator = si32, hago.overflow = "wrap", hago.candidates = {{\[\[}}ui8, si8], [si8]]
@@ -13,7 +13,7 @@
 // X86VNNI: %fc = qsim.dense %flat, %wfc {hago.mode = "int", hago.inputs = [si8, si8], hago.output = si32, hago.accumulator = si32, hago.overflow = "wrap", hago.candidates = {{\[\[}}si8], [si8]]
 
 // RUN: hago-opt %S/Inputs/small_cnn.mlir -p 'hago-topology{spec=x86-avx2}' | filecheck %s --check-prefix=X86AVX2
-// X86AVX2: builtin.module attributes {hago.spec = "x86-avx2"} {
+// X86AVX2: builtin.module attributes {hago.spec = "x86-avx2", hago.float32_requantize} {
 // X86AVX2: %conv1 = qsim.conv2d %x, %w1, %b1 {hago.mode = "int", hago.inputs = [si8, si8], hago.output = si32, hago.accumulator = si16, hago.overflow = "saturate", hago.candidates = {{\[\[}}si8], [si8]]
 // X86AVX2: %relu1 = qsim.relu %conv1 {hago.mode = "int", hago.inputs = [si8], hago.output = si8, hago.candidates = {{\[\[}}si8]]
 // X86AVX2: %conv2 = qsim.conv2d %relu1, %w2 {hago.mode = "int", hago.inputs = [ui8, si8], hago.output = si32, hago.accumulator = si16, hago.overflow = "saturate", hago.candidates = {{\[\[}}ui8, si8], [si8]]
