@@ -428,9 +428,9 @@ class _Emitter:
                 residual = self.residual_adds(requantize, channels)
             kernel = vnni_kernels.conv2d_nhwc_vnni(geometry, signed, epilogue, tuple(r for _, _, r in residual))
         else:
-            packed = depthwise_kernels.pack_weights(weights.astype(np.int8), geometry.channels)
+            packed = depthwise_kernels.packed_weights_for(geometry, weights.astype(np.int8))
             kernel = depthwise_kernels.depthwise_conv2d_nhwc(geometry, signed, epilogue)
-            channels = packed.shape[-1]
+            channels = -(-geometry.channels // 16) * 16
         self.kernel_count += 1
         name = f"{'conv2d_vnni' if kind == 'vnni' else 'depthwise_conv2d'}_{self.kernel_count}"
         gvar = self.builder.add_func(kernel.with_attr("global_symbol", name), name)

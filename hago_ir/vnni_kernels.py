@@ -27,6 +27,7 @@ from hago_ir import kernel_epilogue
 from hago_ir.kernel_epilogue import Epilogue
 
 VNNI_INTRIN = "hago_dot_16x4_vnni"
+VNNI_LANES_INTRIN = "hago_dot_16x4_lanes_vnni"
 OC_BLOCKS = 2
 PIXEL_TILE = 8
 # Above this much packed weight (L2-sized), threads split output channels, not rows.
@@ -74,6 +75,41 @@ def register_intrinsic() -> None:
             )
 
     TensorIntrin.register(VNNI_INTRIN, description, implementation, override=True)
+
+    # The lane-wise form, for depthwise convs: each int32 lane of A holds four
+    # u8 taps of its own channel (byte k = tap k), multiplied by that lane's
+    # four weights; no broadcast.
+    @T.prim_func(s_tir=True)
+    def lanes_description(
+        A: T.Buffer((16,), "int32", offset_factor=1),
+        B: T.Buffer((16, 4), "int8", offset_factor=1),
+        C: T.Buffer((16,), "int32", offset_factor=1),
+    ) -> None:
+        with T.sblock("root"):
+            T.reads(C[0:16], A[0:16], B[0:16, 0:4])
+            T.writes(C[0:16])
+            for i in T.serial(0, 16):
+                for k in T.serial(0, 4):
+                    with T.sblock("update"):
+                        vi, vk = T.axis.remap("SR", [i, k])
+                        C[vi] = C[vi] + T.bitwise_and(T.shift_right(A[vi], vk * 8), 255) * T.cast(B[vi, vk], "int32")
+
+    @T.prim_func(s_tir=True)
+    def lanes_implementation(
+        A: T.Buffer((16,), "int32", offset_factor=1),
+        B: T.Buffer((16, 4), "int8", offset_factor=1),
+        C: T.Buffer((16,), "int32", offset_factor=1),
+    ) -> None:
+        with T.sblock("root"):
+            T.reads(C[0:16], A[0:16], B[0:16, 0:4])
+            T.writes(C[0:16])
+            C[T.ramp(T.int32(0), 1, 16)] = T.call_llvm_pure_intrin(
+                T.llvm_lookup_intrinsic_id("llvm.x86.avx512.vpdpbusd.512"),
+                C.vload([0], dtype="int32x16"), T.reinterpret(A.vload([0], dtype="int32x16"), dtype="uint8x64"),
+                B.vload([0, 0], dtype="int8x64"), dtype="int32x16",
+            )
+
+    TensorIntrin.register(VNNI_LANES_INTRIN, lanes_description, lanes_implementation, override=True)
     _registered = True
 
 

@@ -6,7 +6,8 @@ for bit with numpy's int64 convolution followed by numerics.requantize_integers,
 over the geometries the models meet: padded 3x3, strided 7x7 with signed
 (shifted) input and 3 channels, unpadded strided 1x1, output channels that
 are not a multiple of 16, deep layers split across threads by output channel,
-inputs that store more channels than they hold; each with the fixed-point
+inputs that store more channels than they hold; depthwise 3x3 on `vpdpbusd`
+over window columns and 5x5 on int16 products; each with the fixed-point
 requantize and with the float32 one (numerics.requantize_float32, with some
 power-of-two factors, whose products land on exact halves and test the
 rounding of ties). Kernels that need AVX-512
@@ -126,20 +127,38 @@ def test_vnni_conv_with_fused_requantize_is_bit_exact(case: str, arithmetic: str
     assert (got[..., out_c:] == 0).all()
 
 
+DEPTHWISE = {
+    # name: (channels, size, window, stride, signed input); windows up to 4 rows use vpdpbusd
+    "3x3-stride1-40ch": (40, 12, 3, 1, False),
+    "3x3-stride2-signed": (32, 12, 3, 2, True),
+    "3x3-stride1-signed-16ch": (16, 12, 3, 1, True),
+    "3x3-stride2-odd-width": (48, 13, 3, 2, False),
+    "5x5-int16-products": (24, 11, 5, 1, True),
+}
+
+
 @pytest.mark.parametrize("arithmetic", ARITHMETIC)
-@pytest.mark.parametrize(("stride", "signed", "channels"), [(1, False, 40), (2, True, 32), (1, True, 16)])
-def test_depthwise_conv_with_fused_requantize_is_bit_exact(stride: int, signed: bool, channels: int,
-                                                           arithmetic: str) -> None:
-    size = 12
-    geometry = ConvGeometry(1, size, size, channels, channels, (3, 3), (stride, stride), (1, 1, 1, 1))
-    weights = RNG.integers(-128, 128, (channels, 1, 3, 3)).astype(np.int8)
+@pytest.mark.parametrize("case", sorted(DEPTHWISE))
+def test_depthwise_conv_with_fused_requantize_is_bit_exact(case: str, arithmetic: str) -> None:
+    channels, size, k, stride, signed = DEPTHWISE[case]
+    pad = k // 2
+    geometry = ConvGeometry(1, size, size, channels, channels, (k, k), (stride, stride), (pad,) * 4)
+    assert depthwise_kernels.uses_vnni_columns(geometry) == (k <= 4)
+    weights = RNG.integers(-128, 128, (channels, 1, k, k)).astype(np.int8)
     x = RNG.integers(-128 if signed else 0, 128 if signed else 256, (1, size, size, channels))
     x = x.astype(np.int8 if signed else np.uint8)
     epilogue, bias = epilogue_for(channels, weights if signed else None, dtype="int8", arithmetic=arithmetic)
     kernel = depthwise_kernels.depthwise_conv2d_nhwc(geometry, signed, epilogue)
-    packed = depthwise_kernels.pack_weights(weights)
-    arrays = [x, packed] + [array for array, _ in epilogue.arrays(packed.shape[-1])]
-    got, _ = run(kernel, "x86", arrays, (1, *geometry.out_hw, packed.shape[-1]), "int8")
+    packed = depthwise_kernels.packed_weights_for(geometry, weights)
+    stored = -(-channels // 16) * 16
+    arrays = [x, packed] + [array for array, _ in epilogue.arrays(stored)]
+    if depthwise_kernels.uses_vnni_columns(geometry) and not host_has_vnni():
+        import tvm
+
+        assert "vpdpbusd" in tvm.compile(kernel, target=tvm_target("x86-vnni")).mod.inspect_source("s")
+        pytest.skip("this CPU has no avx512_vnni (/proc/cpuinfo): the kernel was compiled, not run")
+    got, executable = run(kernel, "x86-vnni", arrays, (1, *geometry.out_hw, stored), "int8")
+    assert ("vpdpbusd" in executable.mod.inspect_source("s")) == (k <= 4)
     want = expected(reference_conv(x, weights, geometry, groups=channels), bias, epilogue)
     np.testing.assert_array_equal(got[..., :channels], want)
 
