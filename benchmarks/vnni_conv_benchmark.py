@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/vnni_conv_benchmark.py [--channels 64] [--size 56] [--out-channels 64] [--kernel 3]
 
 A KxK conv (3x3 by default; stride 1, padding K // 2, batch 1) on random u8 activations and s8
-weights, compiled for `cascadelake` with no tuning, twice: int32 sums out, and
-with the fused requantize epilogue (u8 out); each compared bit for bit with an
-int64 numpy convolution (and hago_ir.numerics.requantize_integers); median
+weights, compiled for `cascadelake` with no tuning, three times: int32 sums out,
+and with the fused requantize epilogue (u8 out) in fixed point and in float32;
+each compared bit for bit with an int64 numpy convolution (and
+hago_ir.numerics.requantize_integers / requantize_float32); median
 latency of TVM's time evaluator, on all cores. Needs a CPU with avx512_vnni to
 run (it says so and stops otherwise).
 """
@@ -30,7 +31,7 @@ def main() -> int:
     import tvm
 
     from hago_ir.kernel_epilogue import Epilogue, Requantize
-    from hago_ir.numerics import requantize_integers
+    from hago_ir.numerics import requantize_float32, requantize_integers
     from hago_ir.tvm_build import host_has_vnni, tvm_target
     from hago_ir.vnni_kernels import ConvGeometry, conv2d_nhwc_vnni, packed_weights_for
 
@@ -51,10 +52,15 @@ def main() -> int:
     packed = packed_weights_for(geometry, w)
     channels = packed.shape[0] * 16
     print(f"conv2d {k}x{k}, {c} -> {o} channels, {h}x{h}, batch 1, untuned, {os.environ['TVM_NUM_THREADS']} threads")
-    for requantize in (None, Requantize(multiplier, shift, 0, 255, "uint8")):
+    floats = tuple(float(np.float32(m / 2**s)) for m, s in zip(multiplier, shift))
+    variants = {
+        "int32 sums": None,
+        "+ fixed-point requantize to u8": Requantize(multiplier, shift, 0, 255, "uint8"),
+        "+ float32 requantize to u8": Requantize(multiplier, shift, 0, 255, "uint8", floats),
+    }
+    for label, requantize in variants.items():
         epilogue = Epilogue(o, bias, requantize)
         executable = tvm.compile(conv2d_nhwc_vnni(geometry, False, epilogue), target=tvm_target("x86-vnni"))
-        label = "int32 sums" if requantize is None else "+ requantize to u8"
         print(f"  {label}: vpdpbusd in the assembly: {executable.mod.inspect_source('s').count('vpdpbusd')}")
         if not host_has_vnni():
             print("  this CPU has no avx512_vnni: compiled, not run")
@@ -64,8 +70,13 @@ def main() -> int:
         tensors = [tvm.runtime.tensor(array) for array in arrays]
         executable.mod["main"](*tensors)
         got = tensors[-1].numpy()[..., :o].transpose(0, 3, 1, 2)
-        expected = reference if requantize is None else requantize_integers(
-            reference, np.array(multiplier)[None, :, None, None], np.array(shift)[None, :, None, None], 0, 255)
+        column = (None, slice(None), None, None)
+        if requantize is None:
+            expected = reference
+        elif requantize.in_float32:
+            expected = requantize_float32(reference, np.array(floats, np.float32)[column], 0, 255)
+        else:
+            expected = requantize_integers(reference, np.array(multiplier)[column], np.array(shift)[column], 0, 255)
         timer = executable.mod.time_evaluator("main", tvm.cpu(), number=20, repeat=7)
         print(f"  {label}: bit-exact with numpy: {np.array_equal(got, expected)}; "
               f"median latency {1000 * float(np.median(timer(*tensors).results)):.3f} ms")
