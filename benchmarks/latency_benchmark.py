@@ -9,13 +9,17 @@ Per model, side by side in one process, on this machine's cores:
   weights, u8 activations, MinMax calibration on the same samples as hago);
 - TVM float32: the float model through hago's own Relax emission and build
   path (hago_ir.tvm_build: operator fusion and default CPU schedules),
-  untuned, and MetaSchedule-tuned when `--tune-trials` is given (databases
-  kept in `--tuning-dir`; a later run with that directory and no
-  `--tune-trials` builds from them without tuning again);
+  untuned, and MetaSchedule-tuned when `--tune-trials` is given;
 - hago int8: `hago quantize --spec x86-vnni --search none` realized and built
   for `x86` (hand-scheduled VNNI / depthwise kernels with the requantize
-  fused; default schedules for the rest), untuned. Its output is checked bit
-  for bit against hago's integer reference interpreter on the timed input.
+  fused; default schedules for the rest), untuned, and with `--tune-trials`
+  also tuned: MetaSchedule then schedules the kernels the hand schedules
+  leave (quantize, leftover requantizes, pools); the hand kernels are marked
+  scheduled and kept. Its outputs are checked bit for bit against hago's
+  integer reference interpreter on the timed input.
+Tuning databases are kept in `--tuning-dir`, one per model and build
+(`resnet18-float`, `resnet18-hago`, ...); one found there is applied without
+tuning again, so a later run with the same directory reuses them.
 
 Timing: each runner in 5 blocks of consecutive calls (warm-up, then about
 `--repeats` / 5 timed calls), the blocks of the runners alternating, so a slow
@@ -131,6 +135,32 @@ def profile_lines(title: str, profile: list[tuple[str, float, int]], top: int = 
     return lines + [""]
 
 
+def tuned_build(args, work: Path, name: str, relax_module, title: str, log):
+    """(build, tuning record) from the MetaSchedule database `args.tuning_dir / name`, or (None, None).
+
+    A database already there is applied without tuning again (the cache);
+    otherwise one is tuned when `--tune-trials` is given.
+    """
+    from hago_ir.tvm_build import build
+
+    if args.tuning_dir is None and not args.tune_trials:
+        return None, None
+    directory = (args.tuning_dir or work) / name
+    record = directory / "hago_tuning.json"
+    cached = (directory / "database_workload.json").is_file()
+    if not cached and not args.tune_trials:
+        return None, None
+    started = time.perf_counter()
+    built = build(relax_module(), "x86", tune_trials=0 if cached else args.tune_trials, tuning_dir=directory,
+                  trials_per_task=args.trials_per_task)
+    seconds = time.perf_counter() - started
+    if not cached:
+        record.write_text(json.dumps({"trials": args.tune_trials, "trials_per_task": args.trials_per_task,
+                                      "seconds": round(seconds)}) + "\n")
+    log(f"{title} {'built from the tuning database' if cached else 'tuned'} in {seconds:.0f} s")
+    return built, json.loads(record.read_text()) if record.is_file() else None
+
+
 def measure(key: str, args, work: Path, log) -> dict | None:
     import tvm
     from tvm import relax
@@ -171,27 +201,17 @@ def measure(key: str, args, work: Path, log) -> dict | None:
     bit_exact = bool(np.array_equal(hago_out, reference))
     log(f"{title}: hago int8 build {hago_build_s:.1f} s, bit-exact with the integer interpreter: {bit_exact}")
 
-    tuning_dir = args.tuning_dir / f"{key}-float" if args.tuning_dir else None
-    tuned_wanted = bool(args.tune_trials) or (tuning_dir is not None and tuning_dir.is_dir())
-    log(f"{title}: TVM float (untuned{', tuned' if tuned_wanted else ''})")
+    log(f"{title}: TVM float (untuned)")
     float_module = import_onnx(str(model))
     canonicalize(float_module)
     tvm_float = build(to_relax(float_module), "x86")
-    tuned = None
-    tune_s = None
-    tuning_info = None
-    if tuned_wanted:
-        started = time.perf_counter()
-        tuned = build(to_relax(float_module), "x86", tune_trials=args.tune_trials,
-                      tuning_dir=tuning_dir or work / f"{key}-float-tuning", trials_per_task=args.trials_per_task)
-        tune_s = time.perf_counter() - started
-        record = (tuning_dir or work / f"{key}-float-tuning") / "hago_tuning.json"
-        if args.tune_trials:
-            record.write_text(json.dumps({"trials": args.tune_trials, "trials_per_task": args.trials_per_task,
-                                          "seconds": round(tune_s)}) + "\n")
-        tuning_info = json.loads(record.read_text()) if record.is_file() else None
-        log(f"{title}: TVM float {'tuned' if args.tune_trials else 'built from the tuning database'} "
-            f"in {tune_s:.0f} s")
+    tuned, tuning_info = tuned_build(args, work, f"{key}-float", lambda: to_relax(float_module), f"{title}: TVM float", log)
+    hago_tuned, hago_tuning_info = tuned_build(args, work, f"{key}-hago", lambda: to_relax(realized, vnni=True),
+                                               f"{title}: hago int8", log)
+    if hago_tuned is not None:
+        hago_tuned_exact = bool(np.array_equal(hago_tuned.run(x)[0], reference))
+        log(f"{title}: hago int8 tuned, bit-exact with the integer interpreter: {hago_tuned_exact}")
+        bit_exact = bit_exact and hago_tuned_exact
 
     def vm_runner(built):
         vm = relax.VirtualMachine(built.executable, tvm.cpu())
@@ -203,6 +223,8 @@ def measure(key: str, args, work: Path, log) -> dict | None:
         "ort_int8": lambda: int8_session.run(None, {input_name: x}),
         "hago_int8": vm_runner(hago),
     }
+    if hago_tuned is not None:
+        runners["hago_int8_tuned"] = vm_runner(hago_tuned)
     if tuned is not None:
         runners["tvm_float_tuned"] = vm_runner(tuned)
     runners["tvm_float"] = vm_runner(tvm_float)  # last: its long calls keep TVM's threads busy longest
@@ -210,12 +232,13 @@ def measure(key: str, args, work: Path, log) -> dict | None:
     medians = blockwise_medians(runners, args.repeats)
     row = {"model": title, **{f"{k}_ms": round(v, 3) for k, v in medians.items()},
            "hago_bit_exact": bit_exact, "hago_build_s": round(hago_build_s, 1),
-           "tune_trials": args.tune_trials, "tune_s": round(tune_s, 0) if tune_s else None,
-           "tuning": tuning_info}
+           "tuning": tuning_info, "hago_tuning": hago_tuning_info}
     row["hago_vs_ort_int8"] = round(medians["hago_int8"] / medians["ort_int8"], 2)
     row["tvm_float_vs_hago"] = round(medians["tvm_float"] / medians["hago_int8"], 2)
     if tuned is not None:
         row["tvm_float_tuned_vs_hago"] = round(medians["tvm_float_tuned"] / medians["hago_int8"], 2)
+    if hago_tuned is not None:
+        row["hago_tuned_vs_ort_int8"] = round(medians["hago_int8_tuned"] / medians["ort_int8"], 2)
     log(f"{title}: " + ", ".join(f"{k} {v:.3f} ms" for k, v in medians.items()))
     if args.profile:
         row["profile"] = kernel_profile(hago.executable, x)
@@ -224,6 +247,7 @@ def measure(key: str, args, work: Path, log) -> dict | None:
 
 def render(rows: list[dict], skipped: list[str], args, seconds: float) -> str:
     tuned = any(row.get("tvm_float_tuned_ms") for row in rows)
+    hago_tuned = any(row.get("hago_int8_tuned_ms") for row in rows)
     lines = [
         "# Latency: hago int8 against TVM float and onnxruntime",
         "",
@@ -234,30 +258,36 @@ def render(rows: list[dict], skipped: list[str], args, seconds: float) -> str:
         "except hago / ort int8 (< 1 means hago is faster).",
         "",
     ]
-    header = "| model | ort float | ort int8 | TVM float | " + ("TVM float tuned | " if tuned else "")
-    header += "hago int8 | hago / ort int8 | TVM float / hago | " + ("TVM float tuned / hago | " if tuned else "")
-    header += "bit-exact |"
-    lines += [header, "|" + " --- |" * (header.count("|") - 1)]
-    for row in rows:
-        cells = [row["model"], row["ort_float_ms"], row["ort_int8_ms"], row["tvm_float_ms"]]
-        if tuned:
-            cells.append(row.get("tvm_float_tuned_ms", "-"))
-        cells += [row["hago_int8_ms"], f"{row['hago_vs_ort_int8']}x", f"{row['tvm_float_vs_hago']}x"]
-        if tuned:
-            cells.append(f"{row['tvm_float_tuned_vs_hago']}x" if row.get("tvm_float_tuned_vs_hago") else "-")
-        cells.append("yes" if row["hago_bit_exact"] else "NO")
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    columns = [("model", lambda r: r["model"]), ("ort float", lambda r: r["ort_float_ms"]),
+               ("ort int8", lambda r: r["ort_int8_ms"]), ("TVM float", lambda r: r["tvm_float_ms"])]
     if tuned:
-        lines += ["", "TVM float tuned with MetaSchedule" + (" in this run:" if args.tune_trials else
-                  f", from the databases in {args.tuning_dir} that an earlier run of this script tuned:")]
+        columns.append(("TVM float tuned", lambda r: r.get("tvm_float_tuned_ms", "-")))
+    columns.append(("hago int8", lambda r: r["hago_int8_ms"]))
+    if hago_tuned:
+        columns.append(("hago int8 tuned", lambda r: r.get("hago_int8_tuned_ms", "-")))
+    columns.append(("hago / ort int8", lambda r: f"{r['hago_vs_ort_int8']}x"))
+    if hago_tuned:
+        columns.append(("hago tuned / ort int8",
+                        lambda r: f"{r['hago_tuned_vs_ort_int8']}x" if r.get("hago_tuned_vs_ort_int8") else "-"))
+    columns.append(("TVM float / hago", lambda r: f"{r['tvm_float_vs_hago']}x"))
+    if tuned:
+        columns.append(("TVM float tuned / hago",
+                        lambda r: f"{r['tvm_float_tuned_vs_hago']}x" if r.get("tvm_float_tuned_vs_hago") else "-"))
+    columns.append(("bit-exact", lambda r: "yes" if r["hago_bit_exact"] else "NO"))
+    lines += ["| " + " | ".join(name for name, _ in columns) + " |", "|" + " --- |" * len(columns)]
+    lines += ["| " + " | ".join(str(cell(row)) for _, cell in columns) + " |" for row in rows]
+    if tuned or hago_tuned:
+        lines += ["", "MetaSchedule tuning (databases in " + str(args.tuning_dir or "a temporary directory")
+                  + "; one found there is applied without tuning again):"]
         for row in rows:
-            info = row.get("tuning")
-            if info:
-                lines.append(f"- {row['model']}: at most {info['trials_per_task']} trials per task "
-                             f"(budget {info['trials']}), {info['seconds'] / 60:.0f} min of tuning.")
-        if not args.tune_trials:
-            lines.append("Those databases are made by the same command with `--tune-trials N --trials-per-task K` "
-                         "added (the tuning happens then, and the run takes that much longer).")
+            for what, key in (("TVM float", "tuning"), ("hago int8 (the kernels the hand schedules leave)", "hago_tuning")):
+                info = row.get(key)
+                if info:
+                    lines.append(f"- {row['model']}, {what}: at most {info['trials_per_task']} trials per task "
+                                 f"(budget {info['trials']}), {info['seconds'] / 60:.0f} min of tuning.")
+        lines.append("A database is made by the same command with `--tune-trials N --trials-per-task K` "
+                     "(the tuning happens then, and the run takes that much longer). "
+                     "bit-exact covers the tuned hago build too.")
     for row in rows:
         if row.get("profile"):
             lines += [""] + profile_lines(row["model"], row["profile"])

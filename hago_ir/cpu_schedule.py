@@ -5,8 +5,9 @@ Part of hago_ir.tvm_build's CPU pipeline, between Relax's operator fusion
 fused elementwise kernel (requantize chains, `qnn.add`, quantize, casts,
 layout changes) and every reduction (pools, dense) as naive single-threaded
 loops; in an int8 ResNet-18 they cost more than the convolutions. This pass
-gives each PrimFunc that is not scheduled yet (`tir.is_scheduled` unset) a
-plain schedule: producers inlined into their consumer, the spatial loops
+gives each PrimFunc that is not scheduled yet (`tirx.is_scheduled` unset:
+the attribute TVM 0.27 reads, which MetaSchedule's task extraction honours
+too) a plain schedule: producers inlined into their consumer, the spatial loops
 fused and split between threads, and the innermost run of elements
 vectorized when its length allows. Each step is tried and skipped when TVM
 refuses it, so the pass never makes a module fail to build.
@@ -44,7 +45,7 @@ def schedule_function(func):
         _try(schedule.compute_inline, block)  # producers into their consumer
     for block in schedule.get_child_blocks(root):
         _schedule_block(schedule, block)
-    return schedule.mod["main"].with_attr("tir.is_scheduled", True)
+    return schedule.mod["main"].with_attr("tirx.is_scheduled", True)
 
 
 def _schedule_block(schedule, block) -> None:
@@ -153,7 +154,7 @@ def schedule_pass():
         for gvar, func in mod.functions.items():
             if not isinstance(func, tvm.tirx.PrimFunc):
                 continue
-            if func.attrs is not None and func.attrs.get("tir.is_scheduled", False):
+            if func.attrs is not None and func.attrs.get("tirx.is_scheduled", False):
                 continue
             updates[gvar] = schedule_function(func)
         for gvar, func in updates.items():

@@ -136,7 +136,7 @@ def _depthwise_vnni_columns(geometry: ConvGeometry, signed: bool, epilogue: Epil
     schedule.vectorize(schedule.get_loops(init)[-1])
     schedule.unroll(xi)
     schedule.tensorize(ci, VNNI_LANES_INTRIN)
-    return schedule.mod["main"].with_attr("tir.is_scheduled", True)
+    return schedule.mod["main"].with_attr("tirx.is_scheduled", True)
 
 
 def _depthwise_int16(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
@@ -187,4 +187,4 @@ def _depthwise_int16(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
     init = schedule.decompose_reduction(block, rkh_)
     schedule.vectorize(schedule.get_loops(init)[-1])
     schedule.unroll(ci)
-    return schedule.mod["main"].with_attr("tir.is_scheduled", True)
+    return schedule.mod["main"].with_attr("tirx.is_scheduled", True)

@@ -148,11 +148,33 @@ def tune(relax_module, target_object, trials: int, tuning_dir: str | Path, trial
                     f"tuning needs {module}: pip install -e '.[tune]'"
                 ) from None
         tuning_dir.mkdir(parents=True, exist_ok=True)
-    pipeline = tvm.relax.pipeline.static_shape_tuning_pipeline(
-        total_trials=trials, target=target_object, work_dir=str(tuning_dir),
-        max_trials_per_task=trials_per_task,
-    )
-    return pipeline(relax_module)
+    from tvm import relax
+    from tvm.s_tir import meta_schedule as ms
+
+    with target_object:
+        # What TVM's static_shape_tuning_pipeline does, except that kernels
+        # already scheduled by hand (`tirx.is_scheduled`: hago's VNNI and
+        # depthwise kernels) are not tuning tasks: MetaSchedule would try to
+        # re-schedule their tensorized loops.
+        relax_module = tvm.transform.Sequential([
+            relax.transform.DecomposeOpsForInference(), relax.transform.CanonicalizeBindings(),
+            relax.pipeline.zero_pipeline(),
+        ])(relax_module)
+        if trials > 0:
+            tasks = [task for task in ms.relax_integration.extract_tasks(relax_module, target_object)
+                     if not _scheduled(task.dispatched[0]["main"])]
+            if tasks:
+                contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
+                    extracted_tasks=tasks, work_dir=str(tuning_dir))
+                ms.tune_tasks(tasks=contexts, task_weights=weights, work_dir=str(tuning_dir),
+                              max_trials_global=trials, max_trials_per_task=trials_per_task)
+        if (tuning_dir / "database_workload.json").is_file():
+            relax_module = relax.transform.MetaScheduleApplyDatabase(str(tuning_dir))(relax_module)
+    return relax_module
+
+
+def _scheduled(func) -> bool:
+    return func.attrs is not None and bool(func.attrs.get("tirx.is_scheduled", False))
 
 
 def build(relax_module, target: str = "x86", tune_trials: int = 0, tuning_dir: str | Path | None = None,
@@ -179,8 +201,7 @@ def build(relax_module, target: str = "x86", tune_trials: int = 0, tuning_dir: s
                 dlight.gpu.GeneralReduction(), dlight.gpu.Fallback(),
             )(relax_module)
         return Build(target, tvm.compile(relax_module, target=target_object))
-    if tuning_dir is not None:  # the tuning pipeline has legalized, fused and scheduled every kernel
-        return Build(target, tvm.compile(relax_module, target=target_object))
+    # After tuning, the kernels without a tuning record still get the default schedules.
     from hago_ir.cpu_schedule import cpu_pipeline
 
     return Build(target, tvm.compile(relax_module, target=target_object,

@@ -326,4 +326,4 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
     schedule.unroll(xi)
     schedule.unroll(oj)
     schedule.tensorize(oi, VNNI_INTRIN)
-    return schedule.mod["main"].with_attr("tir.is_scheduled", True)
+    return schedule.mod["main"].with_attr("tirx.is_scheduled", True)

@@ -180,7 +180,7 @@ def test_default_cpu_schedule_parallelizes_and_keeps_results() -> None:
     module = relax.transform.LegalizeOps()(builder.get())
     (name,) = [gv for gv, f in module.functions.items() if isinstance(f, tvm.tirx.PrimFunc)]
     scheduled = schedule_function(module[name])
-    assert scheduled.attrs["tir.is_scheduled"]
+    assert scheduled.attrs["tirx.is_scheduled"]
     assert "T.parallel" in scheduled.script()
     data = RNG.integers(-128, 128, (1, 16, 16, 32)).astype(np.int8)
     got, _ = run(scheduled, "x86", [data], (1, 8, 8, 32), "int8")
