@@ -134,8 +134,6 @@ class Build:
 
 def tune(relax_module, target_object, trials: int, tuning_dir: str | Path, trials_per_task: int | None = None):
     """MetaSchedule-tune (trials > 0) and/or apply the database in `tuning_dir`."""
-    import tvm
-
     tuning_dir = Path(tuning_dir)
     if trials <= 0 and not (tuning_dir / "database_workload.json").is_file():
         raise HagoError(f"{tuning_dir}: no tuning database there; tune first (a positive trial count)")
@@ -152,17 +150,9 @@ def tune(relax_module, target_object, trials: int, tuning_dir: str | Path, trial
     from tvm.s_tir import meta_schedule as ms
 
     with target_object:
-        # What TVM's static_shape_tuning_pipeline does, except that kernels
-        # already scheduled by hand (`tirx.is_scheduled`: hago's VNNI and
-        # depthwise kernels) are not tuning tasks: MetaSchedule would try to
-        # re-schedule their tensorized loops.
-        relax_module = tvm.transform.Sequential([
-            relax.transform.DecomposeOpsForInference(), relax.transform.CanonicalizeBindings(),
-            relax.pipeline.zero_pipeline(),
-        ])(relax_module)
+        relax_module = fused_for_tuning(relax_module)
         if trials > 0:
-            tasks = [task for task in ms.relax_integration.extract_tasks(relax_module, target_object)
-                     if not _scheduled(task.dispatched[0]["main"])]
+            tasks = tuning_tasks(relax_module, target_object)
             if tasks:
                 contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
                     extracted_tasks=tasks, work_dir=str(tuning_dir))
@@ -171,6 +161,30 @@ def tune(relax_module, target_object, trials: int, tuning_dir: str | Path, trial
         if (tuning_dir / "database_workload.json").is_file():
             relax_module = relax.transform.MetaScheduleApplyDatabase(str(tuning_dir))(relax_module)
     return relax_module
+
+
+def fused_for_tuning(relax_module):
+    """Legalized and fused, as TVM's static_shape_tuning_pipeline prepares a module (inside a target scope)."""
+    import tvm
+    from tvm import relax
+
+    return tvm.transform.Sequential([
+        relax.transform.DecomposeOpsForInference(), relax.transform.CanonicalizeBindings(),
+        relax.pipeline.zero_pipeline(),
+    ])(relax_module)
+
+
+def tuning_tasks(fused_module, target_object) -> list:
+    """MetaSchedule's tasks for a fused module, less the kernels already scheduled by hand.
+
+    hago's VNNI and depthwise kernels carry `tirx.is_scheduled`; MetaSchedule
+    extracts them all the same and would try to re-schedule their tensorized
+    loops, so they are left out and kept as they are.
+    """
+    from tvm.s_tir import meta_schedule as ms
+
+    return [task for task in ms.relax_integration.extract_tasks(fused_module, target_object)
+            if not _scheduled(task.dispatched[0]["main"])]
 
 
 def _scheduled(func) -> bool:

@@ -212,3 +212,23 @@ def test_residual_adds_run_inside_the_conv_kernels() -> None:
     adds = [op for op in realized.walk() if isinstance(op, qnn.AddOp)]
     assert adds
     assert all(add in emitter.fused for add in adds)
+
+
+def test_tuning_leaves_the_hand_kernels_alone() -> None:
+    """MetaSchedule's tasks for a VNNI build: the leftover kernels, none of the hand-scheduled ones."""
+    from test_realize import realized_pair
+
+    from hago_ir.relax_backend import to_relax
+    from hago_ir.tvm_build import fused_for_tuning, tuning_tasks, tvm_target
+
+    _, realized = realized_pair("mobilenet-relu6-depthwise-vnni")
+    target = tvm_target("x86-vnni")
+    with target:
+        fused = fused_for_tuning(to_relax(realized, vnni=True))
+    hand = [gv.name_hint for gv, f in fused.functions.items()
+            if getattr(f, "attrs", None) is not None and f.attrs.get("tirx.is_scheduled", False)]
+    assert any(name.startswith("conv2d_vnni") for name in hand)
+    assert any(name.startswith("depthwise_conv2d") for name in hand)
+    names = [task.task_name for task in tuning_tasks(fused, target)]
+    assert names, "the quantize / requantize / pool kernels are left to tune"
+    assert not set(names) & set(hand)
