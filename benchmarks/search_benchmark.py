@@ -179,8 +179,9 @@ def main() -> int:
         "training images; accuracies on the 10,000 test images; calibration: max over calib.npz.", "",
     ]
     report += ["## 1. Cost of one simulated evaluation", "",
-               "On x86-vnni the i32 accumulators cannot overflow, and the onnxruntime engine skips their "
-               "simulation; at 8 bits on arm-a72-i16 they can, so it pays for it.", ""]
+               "On x86-vnni the i32 accumulators cannot overflow even at the largest bits, and the "
+               "onnxruntime engine's model leaves their simulation out; on arm-a72-i16 the int16 sums can "
+               "wrap, so it simulates them (by narrowing casts) whenever the current bits allow a wrap.", ""]
     report += evaluation_cost(search_data["input"]) + [""]
     print("\n".join(report[-8:]), flush=True)
     module = calibrated_module("arm-a72-i16")
