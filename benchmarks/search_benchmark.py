@@ -96,6 +96,11 @@ def evaluation_cost(images: np.ndarray) -> list[str]:
             f"| {spec}: numpy engine (float64, exact), all ops | {simulated:.3f} | {simulated / onnxruntime_float:.1f}x |",
             f"| {spec}: onnxruntime engine (compiled once, float32) | {compiled:.3f} | {compiled / onnxruntime_float:.1f}x |",
         ]
+    # What one run costs whatever its sample count: all that evaluating several
+    # candidate strategies in one run (stacked along the batch) could save.
+    one = _timed(OnnxRuntimeSimulator(calibrated_module("x86-vnni"), {"input": images[:1]}).run)
+    rows.append(f"| x86-vnni: onnxruntime engine, 1 sample (a run's fixed cost) | {one:.4f} | "
+                f"{one / onnxruntime_float:.2f}x |")
     return rows
 
 
