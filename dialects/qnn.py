@@ -9,7 +9,8 @@ made it).
 
 Real value = integer x scale (symmetric quantization, no zero point). Scales
 are f64 arrays: one value, or one per channel along `axis`. Arithmetic:
-- `qnn.quantize`:   q = clip(round(x / scale), qmin, qmax)
+- `qnn.quantize`:   q = clip(round(x / scale), qmin, qmax) (float64; float32
+  with `float_scale`, on specs with `float32_requantize`)
 - `qnn.dequantize`: x = q * scale
 - `qnn.requantize`: q' = clip(round(q * multiplier / 2^shift), qmin, qmax);
   multiplier / 2^shift approximates input_scale / output_scale (31-bit
@@ -212,12 +213,18 @@ class ConstantOp(IRDLOperation):
 
 @irdl_op_definition
 class QuantizeOp(IRDLOperation):
-    """Float to integers: q = clip(round(x / scale), qmin, qmax)."""
+    """Float to integers: q = clip(round(x / scale), qmin, qmax), in float64.
+
+    With `float_scale` (float32 values, one per scale; specs with
+    `float32_requantize`) the division is IEEE float32 instead:
+    q = clip(round(f32(x) / float_scale)), rounding to nearest even.
+    """
 
     name = "qnn.quantize"
     input = operand_def(TensorType)
     output = result_def(TensorType)
     scale = prop_def(ArrayAttr[FloatAttr])
+    float_scale = opt_prop_def(DenseArrayBase[Float32Type])
     axis = opt_prop_def(IntegerAttr[I64])
     qmin = prop_def(IntegerAttr[I64])
     qmax = prop_def(IntegerAttr[I64])
@@ -227,18 +234,30 @@ class QuantizeOp(IRDLOperation):
 
     def __init__(
         self, input: SSAValue, dtype: IntegerType, scale: Sequence[float], qmin: int, qmax: int,
-        axis: int | None = None,
+        axis: int | None = None, float_scale: Sequence[float] | None = None,
     ):
         properties: dict[str, Attribute] = {
             "scale": scales_attr(scale), "qmin": int_attr(qmin), "qmax": int_attr(qmax),
         }
         if axis is not None:
             properties["axis"] = int_attr(axis)
+        if float_scale is not None:
+            properties["float_scale"] = DenseArrayBase.from_list(Float32Type(), list(float_scale))
         super().__init__(
             operands=[input], result_types=[TensorType(dtype, shape_of(input))], properties=properties
         )
 
+    def float_scales(self) -> tuple[float, ...] | None:
+        """The float32 divisors (as Python floats holding float32 values), or None in float64."""
+        if self.float_scale is None:
+            return None
+        return tuple(float(v) for v in self.float_scale.get_values())
+
     def verify_(self) -> None:
+        floats = self.float_scales()
+        if floats is not None:
+            _check(len(floats) == len(self.scale.data), f"{len(floats)} float scales for {len(self.scale.data)} scale(s)")
+            _check(all(math.isfinite(f) and f > 0 for f in floats), "float scales must be positive and finite")
         _check(not is_integer_tensor(self.input), "qnn.quantize takes a float tensor")
         _check(shape_of(self.input) == shape_of(self.output), "result shape must equal the input shape")
         _check_range(self, _check_integer(self.output, "the result"))

@@ -78,6 +78,10 @@ class QnnFunctions(InterpreterFunctions):
     @impl(qnn.QuantizeOp)
     def run_quantize(self, interpreter: Interpreter, op: qnn.QuantizeOp, args: tuple[Any, ...]):
         x = np.asarray(args[0], dtype=np.float64)
+        floats = op.float_scales()
+        if floats is not None:
+            divisor = _per_channel(floats, op.axis, x.ndim, np.float32)
+            return (numerics.quantize_float32(x, divisor, op.qmin.value.data, op.qmax.value.data),)
         scale = _scales(op.scale, op.axis, x.ndim)
         integers = np.clip(np.rint(x / scale), op.qmin.value.data, op.qmax.value.data)
         return (integers.astype(np.int64),)

@@ -10,7 +10,8 @@ rules; each realized op is checked against the rules for its operator:
   tensors (max_pool2d, reshape, transpose, pad, concat): operand dtypes;
 - `qnn.requantize` / `qnn.add`: multipliers must be powers of two (shifts)
   when the spec has power-of-two scales, except the 1/count of average pooling;
-- `qnn.requantize` with a float32 multiplier: only on a `float32_requantize` spec;
+- `qnn.requantize` with a float32 multiplier, `qnn.quantize` with a float32
+  scale: only on a `float32_requantize` spec;
 - float compute ops must be allowed in float (never, for an integer-only spec).
 An op that misses gets a diagnostic at the op naming what it is and the rules
 it could have matched. Edits by hand after realization are caught here.
@@ -143,6 +144,9 @@ def check_legal(module: ModuleOp, spec: HardwareSpec) -> int:
         if isinstance(op, qnn.RequantizeOp) and op.float_multiplier is not None and not spec.float32_requantize:
             _fail(op, f"this requantize multiplies in float32, but spec '{spec.name}' requantizes in "
                   "fixed point (no float32_requantize): realize the model for this spec")
+        if isinstance(op, qnn.QuantizeOp) and op.float_scale is not None and not spec.float32_requantize:
+            _fail(op, f"this quantize divides in float32, but spec '{spec.name}' has no float32_requantize: "
+                  "realize the model for this spec")
         names = _rule_names(op)
         if names:
             checked += 1

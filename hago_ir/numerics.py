@@ -190,6 +190,12 @@ def requantize_float32(
     return np.clip(np.rint(products), qmin, qmax).astype(np.int64)
 
 
+def quantize_float32(x: np.ndarray, float_scale: np.ndarray | float, qmin: int, qmax: int) -> np.ndarray:
+    """clip(round(f32(x) / float_scale), qmin, qmax): one IEEE float32 division, rounded half to even. Returns int64."""
+    quotients = np.asarray(x).astype(np.float32) / np.asarray(float_scale, dtype=np.float32)
+    return np.clip(np.rint(quotients), qmin, qmax).astype(np.int64)
+
+
 def wrap_integers(values: np.ndarray, bits: int) -> np.ndarray:
     """Two's complement wrap of int64 values to a signed `bits`-bit register."""
     values = np.asarray(values, dtype=np.int64)

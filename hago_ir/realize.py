@@ -19,7 +19,8 @@ round(min(max(x, lo), hi) / s) = min(max(round(x / s), round(lo / s)), round(hi 
 An integer add is formed straight in the scale each consumer asks for.
 On a spec with `float32_requantize` (topology records it on the module), a
 requantize to at most 16 bits carries a float32 multiplier and computes in
-float32, as the target's kernels do; otherwise it is fixed point.
+float32, as the target's kernels do (otherwise it is fixed point), and a
+quantize to at most 16 bits divides in float32 (otherwise in float64).
 
 Float ops keep running in float: where one reads an integer edge a
 `qnn.dequantize` is put in front of it. The result is a function with the same
@@ -233,7 +234,14 @@ class _Realizer:
         else:
             scale = _per_tensor_scale(op)
             low, high = _range(op)
-            new = self.emit(qnn.QuantizeOp(self.float_value(source), _dtype(op), [scale], low, high), name)
+            float_scale = None
+            if self.float32_requantize and _dtype(op).width.data <= numerics.FLOAT32_REQUANTIZE_MAX_BITS:
+                try:
+                    float_scale = [numerics.float32_multiplier(scale)]
+                except ValueError as error:
+                    _fail(op, f"cannot quantize to scale {scale:g} in float32: {error}")
+            new = self.emit(qnn.QuantizeOp(self.float_value(source), _dtype(op), [scale], low, high,
+                                           float_scale=float_scale), name)
             self.integers[op.output] = IntValue(new.results[0], np.array([scale]), None, low, high)
 
     def quantize_constant(self, constant: qsim.ConstantOp, op: qsim.SimulatedQuantizeOp, name: str | None) -> IntValue:

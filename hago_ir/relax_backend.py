@@ -12,8 +12,9 @@ successor, so every qnn op is spelled in plain Relax ops with explicit dtypes:
   sequence of hago_ir.numerics.rounding_right_shift, `clip`, `astype`
   (float64 where that is exact); one with float32 multipliers: float32
   `multiply`, `round`, `clip`, `astype`;
-- `qnn.quantize` / `qnn.dequantize`: in float64, as the integer interpreter,
-  so that the integer outputs are bit-exact with it;
+- `qnn.quantize` / `qnn.dequantize`: in float64 (a quantize with
+  `float_scale`: float32), as the integer interpreter, so that the integer
+  outputs are bit-exact with it;
 - data movement (reshape, transpose, pad, concat, max_pool2d) on integers as is;
 - for VNNI targets (`vnni=True`), u8 x s8 -> i32 conv2d calls the
   hand-scheduled, `vpdpbusd`-tensorized kernel of hago_ir.vnni_kernels
@@ -262,10 +263,12 @@ class _Emitter:
         return self.const(op.to_array(), "float32")
 
     def quantize(self, op: qnn.QuantizeOp):
-        x = self.cast(self.get(op.input), "float64")
         rank = len(shape_of(op.input))
         axis = op.axis.value.data if op.axis is not None else None
-        scale = self.channel_array(qnn.scale_values(op.scale), axis, rank, "float64")
+        floats = op.float_scales()
+        dtype = "float64" if floats is None else "float32"
+        x = self.cast(self.get(op.input), dtype)
+        scale = self.channel_array(list(floats or qnn.scale_values(op.scale)), axis, rank, dtype)
         rounded = self.emit(self.op.round(self.op.divide(x, scale)))
         clipped = self.emit(self.op.clip(rounded, self.relax.prim_value(float(op.qmin.value.data)),
                                          self.relax.prim_value(float(op.qmax.value.data))))

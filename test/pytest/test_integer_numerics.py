@@ -63,6 +63,9 @@ def test_float32_requantize_rounds_like_the_x86_instructions() -> None:
     np.testing.assert_array_equal(got, [[2], [4]])
     with pytest.raises(ValueError, match="no positive finite float32"):
         numerics.float32_multiplier(1e-50)  # underflows float32
+    # A float32 quantize divides once in float32: 1.5 / 0.1f rounds to 15.0; 0.25 / 0.1f to 2.5, a tie: 2.
+    np.testing.assert_array_equal(numerics.quantize_float32(np.array([1.5, 0.25, -0.25, 100.0]), factor, -128, 127),
+                                  [15, 2, -2, 127])
 
 
 def test_accumulator_wrap_and_saturation() -> None:

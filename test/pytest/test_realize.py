@@ -126,6 +126,13 @@ def test_float32_requantize_spec_realizes_float_multipliers() -> None:
     # The same module on a copy of the spec without the flag: illegal, at the requantize.
     spec = load_spec("x86-vnni")
     fixed_point = HardwareSpec(spec.name, integer=spec.integer, floats=spec.floats)
+    with pytest.raises(DiagnosticException, match="this quantize divides in float32, but spec 'x86-vnni'"):
+        check_legal(realized, fixed_point)  # the input's quantize comes first
+    quantizes = [op for op in realized.walk() if isinstance(op, qnn.QuantizeOp)]
+    assert quantizes and all(op.float_scales() == (float(np.float32(qnn.scale_values(op.scale)[0])),)
+                             for op in quantizes)
+    for op in quantizes:
+        del op.properties["float_scale"]
     with pytest.raises(DiagnosticException, match="this requantize multiplies in float32, but spec 'x86-vnni'"):
         check_legal(realized, fixed_point)
     # Specs without the flag keep fixed point.
