@@ -15,7 +15,8 @@ flags: `pow2_scales` (scales must be powers of two), `symmetric` (no zero
 points, signed integers only), `integer_only` (no float at all),
 `float32_requantize` (requantization multiplies in IEEE float32, as
 onnxruntime's and TensorRT's x86 / GPU int8 kernels do, instead of with a
-fixed-point integer multiplier; see `qnn.requantize`).
+fixed-point integer multiplier, and quantization divides in float32; see
+`qnn.requantize` and `qnn.quantize`).
 Operator names are the qsim op names without the dialect prefix.
 """
 
