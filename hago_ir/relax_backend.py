@@ -487,11 +487,19 @@ class _Emitter:
     def fast_conv2d(self, op: qnn.Conv2dOp, kind: str):
         from hago_ir.vnni_kernels import ConvGeometry
 
-        n, _, h, w = self.shape(op.input)
+        from hago_ir.vnni_kernels import uses_width_columns
+
+        n, c, h, w = self.shape(op.input)
         out_c = shape_of(op.output)[1]
-        x, stored = self.padded(op.input)
-        geometry = ConvGeometry(n, h, w, stored, out_c, tuple(shape_of(op.weight)[2:]), ints(op.strides),
-                                ints(op.pads))
+        kernel = tuple(shape_of(op.weight)[2:])
+        stem = ConvGeometry(n, h, w, c, out_c, kernel, ints(op.strides), ints(op.pads), nchw_input=True)
+        if kind == "vnni" and op.input not in self.nhwc and uses_width_columns(stem):
+            # A stem on an NCHW value (the model's quantized input): the
+            # kernel gathers its taps from NCHW itself; no transpose.
+            x, geometry = self.get(op.input), stem
+        else:
+            x, stored = self.padded(op.input)
+            geometry = ConvGeometry(n, h, w, stored, out_c, kernel, ints(op.strides), ints(op.pads))
         out, channels, requantize = self.fast_kernel_call(op, kind, x, geometry, constant_integers(op.weight.owner),
                                                           fuse_residual=True)
         if out is None:  # residual adds fused: the kernel's outputs are theirs

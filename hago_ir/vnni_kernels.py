@@ -125,7 +125,12 @@ def pack_weights(weights: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ConvGeometry:
-    """A conv2d's static shape: NHWC input (unpadded), OIHW weights, strides, pads (t, l, b, r)."""
+    """A conv2d's static shape: NHWC input (unpadded), OIHW weights, strides, pads (t, l, b, r).
+
+    `nchw_input`: the input is NCHW instead (a stem reading the model's
+    quantized input as it comes: the kernel's column layout gathers the taps
+    anyway, so no separate transpose to NHWC is needed).
+    """
 
     batch: int
     height: int
@@ -135,6 +140,7 @@ class ConvGeometry:
     kernel: tuple[int, int]
     strides: tuple[int, int]
     pads: tuple[int, int, int, int]
+    nchw_input: bool = False
 
     @property
     def out_hw(self) -> tuple[int, int]:
@@ -143,11 +149,12 @@ class ConvGeometry:
 
 
 def input_placeholder(geometry: ConvGeometry, signed: bool):
-    """TE: a fast kernel's NHWC activation input, int8 when `signed`, else uint8."""
+    """TE: a fast kernel's NHWC (or NCHW, geometry.nchw_input) activation input, int8 when `signed`, else uint8."""
     from tvm import te
 
-    return te.placeholder((geometry.batch, geometry.height, geometry.width, geometry.channels),
-                          "int8" if signed else "uint8", name="data")
+    n, h, w, c = geometry.batch, geometry.height, geometry.width, geometry.channels
+    shape = (n, c, h, w) if geometry.nchw_input else (n, h, w, c)
+    return te.placeholder(shape, "int8" if signed else "uint8", name="data")
 
 
 def padded_input(data, geometry: ConvGeometry, channels: int, signed: bool, name: str = "padded"):
@@ -163,12 +170,12 @@ def padded_input(data, geometry: ConvGeometry, channels: int, signed: bool, name
     top, left, bottom, right = geometry.pads
     h, w, c = geometry.height, geometry.width, geometry.channels
     pad_value = tir.const(128 if signed else 0, "uint8")
-    if not signed and channels == c and geometry.pads == (0, 0, 0, 0):
+    if not signed and channels == c and geometry.pads == (0, 0, 0, 0) and not geometry.nchw_input:
         return data
 
     def value(n, y, x, k):
         inside = tir.all(y >= top, y < h + top, x >= left, x < w + left, k < c)
-        loaded = data[n, y - top, x - left, k]
+        loaded = data[n, k, y - top, x - left] if geometry.nchw_input else data[n, y - top, x - left, k]
         if signed:
             loaded = (loaded.astype("int16") + tir.const(128, "int16")).astype("uint8")
         return tir.if_then_else(inside, loaded, pad_value)
@@ -207,8 +214,10 @@ def packed_weights_for(geometry: ConvGeometry, weights: np.ndarray) -> np.ndarra
     """OIHW int8 weights packed as conv2d_nhwc_vnni(geometry, ...) reads them."""
     if uses_width_columns(geometry):
         out_channels, channels, kh, kw = weights.shape
-        # [o, kw * C + c, kh, 1] = [o, c, kh, kw]: the column layout's channel order.
-        weights = weights.transpose(0, 3, 1, 2).reshape(out_channels, kw * channels, kh, 1)
+        if geometry.nchw_input:  # [o, c * KW + kw, kh, 1] = [o, c, kh, kw]
+            weights = weights.transpose(0, 1, 3, 2).reshape(out_channels, channels * kw, kh, 1)
+        else:  # [o, kw * C + c, kh, 1] = [o, c, kh, kw]: the column layout's channel order
+            weights = weights.transpose(0, 3, 1, 2).reshape(out_channels, kw * channels, kh, 1)
     return pack_weights(weights)
 
 
@@ -229,6 +238,8 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
     from tvm import tirx as tir
 
     register_intrinsic()
+    if geometry.nchw_input and not uses_width_columns(geometry):
+        raise ValueError("an NCHW input is for stems with the column layout (4 channels or fewer, kw > 1)")
     o_blocks = -(-geometry.out_channels // 16)
     kh, kw = geometry.kernel
     sh, sw = geometry.strides
@@ -240,11 +251,21 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
         # [N, H', OW, KW*C], and the conv a KH x 1 one over them.
         c, taps = geometry.channels, kw * geometry.channels
         c_blocks = -(-taps // 4)
+        kw_taps = kw
+
+        def column_tap(rows, b, y, x, k):
+            # NHWC: tap-major (a pixel's C channels, then the next pixel's),
+            # contiguous in memory. NCHW: channel-major (a plane's KW
+            # neighbouring pixels, then the next plane's), contiguous too.
+            if geometry.nchw_input:
+                return rows[b, y, x + k % kw_taps, k // kw_taps]
+            return rows[b, y, x + k // c, k % c]
+
         padded_rows = padded_input(data, geometry, c, signed)
         padded = te.compute(
             (n, padded_rows.shape[1], ow, c_blocks * 4),
             lambda b, y, x, k: tir.if_then_else(
-                k < taps, padded_rows[b, y, x * sw + k // c, k % c], tir.const(0, "uint8")),
+                k < taps, column_tap(padded_rows, b, y, x * sw, k), tir.const(0, "uint8")),
             name="columns",
         )
         kw, sw = 1, 1

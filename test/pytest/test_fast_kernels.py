@@ -127,6 +127,25 @@ def test_vnni_conv_with_fused_requantize_is_bit_exact(case: str, arithmetic: str
     assert (got[..., out_c:] == 0).all()
 
 
+@pytest.mark.parametrize("signed", [False, True])
+def test_stem_reads_an_nchw_input(signed: bool) -> None:
+    """A 3-channel stem takes the model's quantized NCHW input as it is (no transpose kernel before it)."""
+    geometry = vnni_kernels.ConvGeometry(1, 18, 18, 3, 32, (7, 7), (2, 2), (3, 3, 3, 3), nchw_input=True)
+    weights = RNG.integers(-128, 128, (32, 3, 7, 7)).astype(np.int8)
+    x = RNG.integers(-128 if signed else 0, 128 if signed else 256, (1, 18, 18, 3)).astype(np.int8 if signed else np.uint8)
+    epilogue, bias = epilogue_for(32, weights if signed else None, arithmetic="float32")
+    kernel = vnni_kernels.conv2d_nhwc_vnni(geometry, signed, epilogue)
+    packed = vnni_kernels.packed_weights_for(geometry, weights)
+    arrays = [x.transpose(0, 3, 1, 2), packed] + [array for array, _ in epilogue.arrays(32)]
+    if not host_has_vnni():
+        pytest.skip("this CPU has no avx512_vnni (/proc/cpuinfo)")
+    got, _ = run(kernel, "x86-vnni", arrays, (1, *geometry.out_hw, 32), "uint8")
+    np.testing.assert_array_equal(got, expected(reference_conv(x, weights, geometry), bias, epilogue))
+    with pytest.raises(ValueError, match="NCHW input is for stems"):
+        vnni_kernels.conv2d_nhwc_vnni(vnni_kernels.ConvGeometry(1, 8, 8, 16, 16, (3, 3), (1, 1), (1,) * 4, True),
+                                      False, epilogue_for(16, None)[0])
+
+
 DEPTHWISE = {
     # name: (channels, size, window, stride, signed input); windows up to 4 rows use vpdpbusd
     "3x3-stride1-40ch": (40, 12, 3, 1, False),
