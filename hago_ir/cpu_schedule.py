@@ -20,6 +20,9 @@ from __future__ import annotations
 # once more and moved every byte with vpextrb / vpinsrb: one 56x56x64 float32
 # requantize took 0.09 ms; with 64 lanes, 0.012 ms (ResNet-18, x86).
 VECTOR_ELEMENTS = (64, 32, 16, 8)
+# The attribute that marks a PrimFunc as scheduled (hand kernels, this pass,
+# tuned kernels); TVM 0.27 renamed it from tir.is_scheduled.
+SCHEDULED = "tirx.is_scheduled"
 # Below this many output elements a kernel runs on one thread.
 PARALLEL_THRESHOLD = 4096
 DATA_PARALLEL = 0  # tirx.IterVar.DataPar
@@ -45,7 +48,7 @@ def schedule_function(func):
         _try(schedule.compute_inline, block)  # producers into their consumer
     for block in schedule.get_child_blocks(root):
         _schedule_block(schedule, block)
-    return schedule.mod["main"].with_attr("tirx.is_scheduled", True)
+    return schedule.mod["main"].with_attr(SCHEDULED, True)
 
 
 def _schedule_block(schedule, block) -> None:
@@ -154,7 +157,7 @@ def schedule_pass():
         for gvar, func in mod.functions.items():
             if not isinstance(func, tvm.tirx.PrimFunc):
                 continue
-            if func.attrs is not None and func.attrs.get("tirx.is_scheduled", False):
+            if func.attrs is not None and func.attrs.get(SCHEDULED, False):
                 continue
             updates[gvar] = schedule_function(func)
         for gvar, func in updates.items():

@@ -29,18 +29,19 @@ from __future__ import annotations
 import numpy as np
 
 from hago_ir import kernel_epilogue
+from hago_ir.cpu_schedule import SCHEDULED
 from hago_ir.kernel_epilogue import Epilogue
 from hago_ir.vnni_kernels import (
     VNNI_LANES_INTRIN,
     ConvGeometry,
     input_placeholder,
     padded_input,
+    pixel_tile,
     register_intrinsic,
     vectorize_channels,
 )
 
 LANES = 16
-PIXEL_TILE = 8
 TAPS_PER_LANE = 4  # the bytes of one int32 lane that vpdpbusd sums
 
 
@@ -80,7 +81,6 @@ def depthwise_conv2d_nhwc(geometry: ConvGeometry, signed: bool, epilogue: Epilog
 
 
 def _depthwise_vnni_columns(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
-    import tvm
     from tvm import te
 
     register_intrinsic()
@@ -111,13 +111,10 @@ def _depthwise_vnni_columns(geometry: ConvGeometry, signed: bool, epilogue: Epil
         ),
         name="conv",
     )
-    arguments = kernel_epilogue.placeholders(epilogue, channels)
-    out = kernel_epilogue.apply(sums, epilogue, arguments)
-    schedule = tvm.s_tir.Schedule(te.create_prim_func([data, kernel, *arguments, out]))
-    block = schedule.get_sblock("conv")
+    schedule, block = _schedule_with_epilogue(data, kernel, sums, epilogue, channels)
     b, y, x, c, rkw_, rr_ = schedule.get_loops(block)
     co, ci = schedule.split(c, [None, LANES])
-    tile = next(t for t in (PIXEL_TILE, 7, 6, 5, 4, 3, 2, 1) if ow % t == 0)
+    tile = pixel_tile(ow)
     xo, xi = schedule.split(x, [None, tile])
     schedule.reorder(b, y, xo, co, rkw_, xi, ci, rr_)
     rows = schedule.fuse(b, y)
@@ -129,19 +126,14 @@ def _depthwise_vnni_columns(geometry: ConvGeometry, signed: bool, epilogue: Epil
     for each in (columns_block, schedule.get_sblock("padded")):
         _, inner = schedule.split(schedule.get_loops(each)[-1], [None, LANES])
         schedule.vectorize(inner)
-    epilogue_block = schedule.get_sblock("epilogue")
-    schedule.reverse_compute_at(epilogue_block, co)
-    vectorize_channels(schedule, epilogue_block)
-    init = schedule.decompose_reduction(block, rkw_)
-    schedule.vectorize(schedule.get_loops(init)[-1])
     schedule.unroll(xi)
+    _finish(schedule, block, co, rkw_)
     schedule.tensorize(ci, VNNI_LANES_INTRIN)
-    return schedule.mod["main"].with_attr("tirx.is_scheduled", True)
+    return schedule.mod["main"].with_attr(SCHEDULED, True)
 
 
 def _depthwise_int16(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
     """Taller windows: int16 products (vpmullw), widened and summed in int32."""
-    import tvm
     from tvm import te
 
     channels = -(-geometry.channels // LANES) * LANES
@@ -162,15 +154,12 @@ def _depthwise_int16(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
         ),
         name="conv",
     )
-    arguments = kernel_epilogue.placeholders(epilogue, channels)
-    out = kernel_epilogue.apply(sums, epilogue, arguments)
-    schedule = tvm.s_tir.Schedule(te.create_prim_func([data, kernel, *arguments, out]))
-    block = schedule.get_sblock("conv")
+    schedule, block = _schedule_with_epilogue(data, kernel, sums, epilogue, channels)
     b, y, x, c, rkh_, rkw_ = schedule.get_loops(block)
     co, ci = schedule.split(c, [None, LANES])
     # A tile of neighbouring output pixels shares its input loads: pixel
     # x + 1's tap kw reads what pixel x's tap kw + 1 read.
-    tile = next(t for t in (PIXEL_TILE, 7, 6, 5, 4, 3, 2, 1) if ow % t == 0) if sw == 1 else 1
+    tile = pixel_tile(ow) if sw == 1 else 1
     xo, xi = schedule.split(x, [None, tile])
     schedule.reorder(b, y, xo, co, rkh_, xi, rkw_, ci)
     rows = schedule.fuse(b, y)
@@ -179,12 +168,28 @@ def _depthwise_int16(geometry: ConvGeometry, signed: bool, epilogue: Epilogue):
     schedule.compute_at(pad_block, rows)
     _, inner = schedule.split(schedule.get_loops(pad_block)[-1], [None, LANES])
     schedule.vectorize(inner)
-    epilogue_block = schedule.get_sblock("epilogue")
-    schedule.reverse_compute_at(epilogue_block, co)
     schedule.unroll(xi)
     schedule.unroll(rkw_)
-    vectorize_channels(schedule, epilogue_block)
-    init = schedule.decompose_reduction(block, rkh_)
-    schedule.vectorize(schedule.get_loops(init)[-1])
+    _finish(schedule, block, co, rkh_)
     schedule.unroll(ci)
-    return schedule.mod["main"].with_attr("tirx.is_scheduled", True)
+    return schedule.mod["main"].with_attr(SCHEDULED, True)
+
+
+def _schedule_with_epilogue(data, kernel, sums, epilogue: Epilogue, channels: int):
+    """The schedule of (data, kernel, *epilogue arguments) -> epilogue(sums), and its "conv" block."""
+    import tvm
+    from tvm import te
+
+    arguments = kernel_epilogue.placeholders(epilogue, channels)
+    out = kernel_epilogue.apply(sums, epilogue, arguments)
+    schedule = tvm.s_tir.Schedule(te.create_prim_func([data, kernel, *arguments, out]))
+    return schedule, schedule.get_sblock("conv")
+
+
+def _finish(schedule, block, channel_block_loop, first_reduction) -> None:
+    """Both forms' last steps: the epilogue per block of 16 channels, vectorized; the sums' zeroing split off."""
+    epilogue_block = schedule.get_sblock("epilogue")
+    schedule.reverse_compute_at(epilogue_block, channel_block_loop)
+    vectorize_channels(schedule, epilogue_block)
+    init = schedule.decompose_reduction(block, first_reduction)
+    schedule.vectorize(schedule.get_loops(init)[-1])

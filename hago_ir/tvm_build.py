@@ -188,7 +188,9 @@ def tuning_tasks(fused_module, target_object) -> list:
 
 
 def _scheduled(func) -> bool:
-    return func.attrs is not None and bool(func.attrs.get("tirx.is_scheduled", False))
+    from hago_ir.cpu_schedule import SCHEDULED
+
+    return func.attrs is not None and bool(func.attrs.get(SCHEDULED, False))
 
 
 def build(relax_module, target: str = "x86", tune_trials: int = 0, tuning_dir: str | Path | None = None,

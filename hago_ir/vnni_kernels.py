@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hago_ir import kernel_epilogue
+from hago_ir.cpu_schedule import SCHEDULED
 from hago_ir.kernel_epilogue import Epilogue
 
 VNNI_INTRIN = "hago_dot_16x4_vnni"
@@ -183,6 +184,11 @@ def padded_input(data, geometry: ConvGeometry, channels: int, signed: bool, name
     return te.compute((geometry.batch, h + top + bottom, w + left + right, channels), value, name=name)
 
 
+def pixel_tile(width: int) -> int:
+    """The most neighbouring output pixels (at most PIXEL_TILE) that divide a row of `width`."""
+    return next(t for t in range(PIXEL_TILE, 0, -1) if width % t == 0)
+
+
 def vectorize_row(schedule, block) -> None:
     """Vectorize a block's two innermost loops (a row's pixels x channels) as one."""
     x, k = schedule.get_loops(block)[-2:]
@@ -302,7 +308,7 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
     oc_tile = next(t for t in (OC_BLOCKS, 1) if o_blocks % t == 0)
     oo, oj, oi = schedule.split(o, [None, oc_tile, 16])
     rco, rci = schedule.split(rc_, [None, 4])
-    tile = next(t for t in (PIXEL_TILE, 7, 6, 5, 4, 3, 2, 1) if t <= PIXEL_TILE and ow % t == 0)
+    tile = pixel_tile(ow)
     xo, xi = schedule.split(x, [None, tile])
     pad_block = schedule.get_sblock("padded") if padded is not data else None
     if padded.op.name == "columns":
@@ -347,4 +353,4 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
     schedule.unroll(xi)
     schedule.unroll(oj)
     schedule.tensorize(oi, VNNI_INTRIN)
-    return schedule.mod["main"].with_attr("tirx.is_scheduled", True)
+    return schedule.mod["main"].with_attr(SCHEDULED, True)

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from hago_ir import depthwise_kernels, vnni_kernels
+from hago_ir.cpu_schedule import SCHEDULED
 from hago_ir.kernel_epilogue import Epilogue, Requantize
 from hago_ir.numerics import requantize_float32, requantize_integers
 from hago_ir.tvm_build import host_has_vnni, tvm_target
@@ -199,7 +200,7 @@ def test_default_cpu_schedule_parallelizes_and_keeps_results() -> None:
     module = relax.transform.LegalizeOps()(builder.get())
     (name,) = [gv for gv, f in module.functions.items() if isinstance(f, tvm.tirx.PrimFunc)]
     scheduled = schedule_function(module[name])
-    assert scheduled.attrs["tirx.is_scheduled"]
+    assert scheduled.attrs[SCHEDULED]
     assert "T.parallel" in scheduled.script()
     data = RNG.integers(-128, 128, (1, 16, 16, 32)).astype(np.int8)
     got, _ = run(scheduled, "x86", [data], (1, 8, 8, 32), "int8")
@@ -245,7 +246,7 @@ def test_tuning_leaves_the_hand_kernels_alone() -> None:
     with target:
         fused = fused_for_tuning(to_relax(realized, vnni=True))
     hand = [gv.name_hint for gv, f in fused.functions.items()
-            if getattr(f, "attrs", None) is not None and f.attrs.get("tirx.is_scheduled", False)]
+            if getattr(f, "attrs", None) is not None and f.attrs.get(SCHEDULED, False)]
     assert any(name.startswith("conv2d_vnni") for name in hand)
     assert any(name.startswith("depthwise_conv2d") for name in hand)
     names = [task.task_name for task in tuning_tasks(fused, target)]
