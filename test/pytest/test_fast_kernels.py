@@ -209,6 +209,36 @@ def test_default_cpu_schedule_parallelizes_and_keeps_results() -> None:
     np.testing.assert_array_equal(got, want)
 
 
+def test_default_schedule_vectorizes_int8_elementwise_kernels_whole() -> None:
+    """A float32 requantize of int8 NHWC: 64-lane vectors along the channels, no byte-by-byte moves.
+
+    With 16 int8 lanes per iteration LLVM re-vectorized the loop around them
+    with vpextrb / vpinsrb, seven times slower (hago_ir/cpu_schedule.py).
+    """
+    import tvm
+    from tvm import relax
+
+    from hago_ir.cpu_schedule import schedule_function
+
+    builder = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, 14, 14, 64), "int8"))
+    with builder.function("main", [x]):
+        with builder.dataflow():
+            scaled = builder.emit(relax.op.multiply(relax.op.astype(x, "float32"), relax.const(0.37, "float32")))
+            clipped = builder.emit(relax.op.clip(relax.op.round(scaled), relax.prim_value(-128.0), relax.prim_value(127.0)))
+            output = builder.emit_output(relax.op.astype(clipped, "int8"))
+        builder.emit_func_output(output)
+    module = relax.transform.LegalizeOps()(builder.get())
+    module = relax.transform.FuseTIR()(relax.transform.FuseOps()(relax.transform.AnnotateTIROpPattern()(module)))
+    (name,) = [gv for gv, f in module.functions.items() if isinstance(f, tvm.tirx.PrimFunc)]
+    scheduled = schedule_function(module[name])
+    assert "T.vectorized(T.int64(64))" in scheduled.script()
+    data = RNG.integers(-128, 128, (1, 14, 14, 64)).astype(np.int8)
+    got, executable = run(scheduled, "x86", [data], (1, 14, 14, 64), "int8")
+    np.testing.assert_array_equal(got, np.clip(np.rint(data.astype(np.float32) * np.float32(0.37)), -128, 127))
+    assert "vpextrb" not in executable.mod.inspect_source("s")
+
+
 def test_tvm_uses_every_core() -> None:
     """TVM sizes its pool to half the hardware threads on x86 (one thread on 2 cores); hago asks for all."""
     import tvm
