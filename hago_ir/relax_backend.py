@@ -286,7 +286,8 @@ class _Emitter:
         multipliers, shifts = list(ints(op.multiplier)), list(ints(op.shift))
         nhwc = op.input in self.nhwc
         stored = None
-        uniform = len(set(op.float_multipliers() or ())) <= 1
+        floats = op.float_multipliers()
+        uniform = len(set(floats or ())) <= 1
         if nhwc and len(set(multipliers)) == 1 and len(set(shifts)) == 1 and uniform:
             x, stored = self.padded(op.input)  # the same arithmetic on every channel
             axis = None
@@ -295,7 +296,6 @@ class _Emitter:
             axis = NHWC_AXIS[axis] if axis is not None else None
         else:
             x = self.get(op.input)
-        floats = op.float_multipliers()
         if floats is not None:
             # IEEE float32, as numerics.requantize_float32: convert, multiply,
             # round half to even, clip (the bounds are exact in float32).
