@@ -79,8 +79,16 @@ def test_search_with_the_onnxruntime_engine() -> None:
 
 
 def test_accumulators_that_cannot_overflow_are_not_simulated() -> None:
-    """x86-vnni's int32 sums cannot leave the accumulator even at the largest bits: no If in the model."""
+    """x86-vnni's int32 sums cannot leave the accumulator even at the largest
+    bits: no wrap (no If, no narrowing cast) in the model; arm-a72-i16's int16
+    sums can, and wrap by casts."""
+    from onnx import TensorProto
+
     from hago_ir.onnx_simulation import build_simulation_model
+
+    def wraps(model) -> int:
+        return sum(node.op_type == "If" or (node.op_type == "Cast" and node.attribute[0].i == TensorProto.INT16)
+                   for node in model.graph.node)
 
     counts = {}
     for spec in ("x86-vnni", "arm-a72-i16"):
@@ -89,6 +97,58 @@ def test_accumulators_that_cannot_overflow_are_not_simulated() -> None:
         model, _ = build_simulation_model(module)
         # The worst-case check sets the largest bits for a moment; the module keeps its own.
         assert bits_before == [op.effective_bits for op in module.walk() if isinstance(op, qsim.SimulatedQuantizeOp)]
-        counts[spec] = sum(node.op_type == "If" for node in model.graph.node)
+        counts[spec] = wraps(model)
     assert counts["x86-vnni"] == 0
     assert counts["arm-a72-i16"] > 0  # 16-bit sums of 8-bit products can wrap
+
+
+@pytest.mark.parametrize("spec", ["x86-vnni", "arm-a72-i16"])
+def test_baked_weights_follow_their_bits(spec: str) -> None:
+    """Weights are constants of the model, one session per setting of their
+    bits: lowering a weight's bits builds a new session that agrees with the
+    interpreter; going back reuses the first one."""
+    from hago_ir.onnx_simulation import build_simulation_model
+
+    module = calibrated(str(FASHION / "model.onnx"), spec, CALIB["input"][:64])
+    images = TEST["input"][:64]
+    model, simqs = build_simulation_model(module)
+    weights = [op for op in simqs if op.kind.data == "weight"]
+    inputs = {i.name for i in model.graph.input}
+    assert weights and not any(f"sq{simqs.index(op)}.scale" in inputs for op in weights)
+    assert all(node.input[1] in {t.name for t in model.graph.initializer}
+               for node in model.graph.node if node.op_type == "Conv")
+
+    engine = OnnxRuntimeSimulator(module, {"input": images})
+    before = engine.run()[0]
+    weight = next(e for e in search_edges(module) if e.op.kind.data == "weight")
+    weight.op.effective_bits = qsim.int_attr(3)
+    lowered = engine.run()[0]
+    reference = Simulator(module, {"input": images}, reuse=False).run()[0]
+    assert engine.sessions_built == 2
+    assert not np.allclose(lowered, before)
+    assert np.mean(lowered.argmax(1) == reference.argmax(1)) >= 0.97
+    np.testing.assert_allclose(lowered, reference, atol=0.05 * np.abs(reference).max())
+    weight.op.effective_bits = qsim.int_attr(weight.max_bits)
+    np.testing.assert_array_equal(engine.run()[0], before)
+    assert engine.sessions_built == 2
+
+
+def test_integer_sums_agree_with_float_sums() -> None:
+    """The integer-summing convs (simulated int16 accumulators) give what the
+    model with every weight computed at run time gives."""
+    import onnxruntime as ort
+
+    from hago_ir.onnx_simulation import build_simulation_model, simulation_feeds
+
+    module = calibrated(str(FASHION / "model.onnx"), "arm-a72-i16", CALIB["input"][:64])
+    for edge in search_edges(module)[::3]:
+        edge.op.effective_bits = qsim.int_attr(6)
+    outputs = []
+    for constant_weights in (True, False):
+        model, simqs = build_simulation_model(module, constant_weights=constant_weights)
+        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        names = {i.name for i in session.get_inputs()}
+        feeds = {k: v for k, v in simulation_feeds(simqs).items() if k in names}
+        outputs.append(session.run(None, {**feeds, "input": TEST["input"][:128]})[0])
+    assert np.mean(outputs[0].argmax(1) == outputs[1].argmax(1)) >= 0.99
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-2 * np.abs(outputs[1]).max())
