@@ -15,7 +15,8 @@ Per model, side by side in one process, on this machine's cores:
   fused; default schedules for the rest), untuned, and with `--tune-trials`
   also tuned: MetaSchedule then schedules the kernels the hand schedules
   leave (quantize, leftover requantizes, pools); the hand kernels are marked
-  scheduled and kept. Its outputs are checked bit for bit against hago's
+  scheduled and kept, and a tuned schedule is used only where it beats the
+  default one (hago_ir.tvm_build.faster_than_default). Its outputs are checked bit for bit against hago's
   integer reference interpreter on the timed input.
 Tuning databases are kept in `--tuning-dir`, one per model and build
 (`resnet18-float`, `resnet18-hago`, ...); one found there is applied without
@@ -141,7 +142,7 @@ def tuned_build(args, work: Path, name: str, relax_module, title: str, log):
     A database already there is applied without tuning again (the cache);
     otherwise one is tuned when `--tune-trials` is given.
     """
-    from hago_ir.tvm_build import build
+    from hago_ir.tvm_build import CHOICES, build
 
     if args.tuning_dir is None and not args.tune_trials:
         return None, None
@@ -158,7 +159,13 @@ def tuned_build(args, work: Path, name: str, relax_module, title: str, log):
         record.write_text(json.dumps({"trials": args.tune_trials, "trials_per_task": args.trials_per_task,
                                       "seconds": round(seconds)}) + "\n")
     log(f"{title} {'built from the tuning database' if cached else 'tuned'} in {seconds:.0f} s")
-    return built, json.loads(record.read_text()) if record.is_file() else None
+    info = json.loads(record.read_text()) if record.is_file() else None
+    choices_path = directory / CHOICES
+    if info is not None and choices_path.is_file():
+        choices = json.loads(choices_path.read_text()).values()
+        info["kernels"] = len(choices)
+        info["tuned_kept"] = sum(choice["schedule"] == "tuned" for choice in choices)
+    return built, info
 
 
 def measure(key: str, args, work: Path, log) -> dict | None:
@@ -283,8 +290,10 @@ def render(rows: list[dict], skipped: list[str], args, seconds: float) -> str:
             for what, key in (("TVM float", "tuning"), ("hago int8 (the kernels the hand schedules leave)", "hago_tuning")):
                 info = row.get(key)
                 if info:
+                    kept = (f" The tuned schedule beat the default one, and is used, for {info['tuned_kept']} of "
+                            f"its {info['kernels']} kernels." if "kernels" in info else "")
                     lines.append(f"- {row['model']}, {what}: at most {info['trials_per_task']} trials per task "
-                                 f"(budget {info['trials']}), {info['seconds'] / 60:.0f} min of tuning.")
+                                 f"(budget {info['trials']}), {info['seconds'] / 60:.0f} min of tuning.{kept}")
         lines.append("A database is made by the same command with `--tune-trials N --trials-per-task K` "
                      "(the tuning happens then, and the run takes that much longer). "
                      "bit-exact covers the tuned hago build too.")

@@ -17,12 +17,18 @@ puts in (hago_ir.vnni_kernels). With
 `tune_trials > 0` MetaSchedule tunes every kernel (xgboost cost model) and
 records the results in a JSON database in `tuning_dir`, keyed by workload and
 target; a later build with the same `tuning_dir` and `tune_trials=0` applies
-the database without tuning again. Tuning needs the `tune` extra
-(psutil, xgboost-cpu, cloudpickle).
+the database without tuning again. A tuned schedule is used only where it
+beats the default one: each kernel's best record and its default schedule are
+timed side by side on this machine, once, and the choice is kept in
+`tuning_dir/schedule_choices.json` (MetaSchedule, given a few trials, can pick
+a schedule ten times slower than the default one). Tuning needs the `tune`
+extra (psutil, xgboost-cpu, cloudpickle).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -31,8 +37,10 @@ from pathlib import Path
 import numpy as np
 
 from hago_ir.errors import HagoError
+from hago_ir.model_io import write_atomically
 
 TARGETS = ("x86", "x86-vnni", "aarch64", "cuda")
+CHOICES = "schedule_choices.json"
 
 
 def host_has_vnni() -> bool:
@@ -151,16 +159,77 @@ def tune(relax_module, target_object, trials: int, tuning_dir: str | Path, trial
 
     with target_object:
         relax_module = fused_for_tuning(relax_module)
-        if trials > 0:
-            tasks = tuning_tasks(relax_module, target_object)
-            if tasks:
-                contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
-                    extracted_tasks=tasks, work_dir=str(tuning_dir))
-                ms.tune_tasks(tasks=contexts, task_weights=weights, work_dir=str(tuning_dir),
-                              max_trials_global=trials, max_trials_per_task=trials_per_task)
+        tasks = tuning_tasks(relax_module, target_object)
+        if trials > 0 and tasks:
+            contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
+                extracted_tasks=tasks, work_dir=str(tuning_dir))
+            ms.tune_tasks(tasks=contexts, task_weights=weights, work_dir=str(tuning_dir),
+                          max_trials_global=trials, max_trials_per_task=trials_per_task)
         if (tuning_dir / "database_workload.json").is_file():
-            relax_module = relax.transform.MetaScheduleApplyDatabase(str(tuning_dir))(relax_module)
+            database = ms.database.JSONDatabase(work_dir=str(tuning_dir))
+            workloads = [(task.task_name, task.dispatched[0]) for task in tasks]
+            with faster_than_default(workloads, database, target_object, tuning_dir):
+                relax_module = relax.transform.MetaScheduleApplyDatabase()(relax_module)
     return relax_module
+
+
+def faster_than_default(workloads: list, database, target_object, tuning_dir: Path):
+    """A database of the tuned records that beat the default schedule.
+
+    `workloads`: (kernel name, IRModule of its PrimFunc) pairs, the tuning
+    tasks. Each one's best record and its default schedule (hago_ir.cpu_schedule)
+    are built and timed side by side; the outcome is kept in CHOICES, keyed by
+    the kernel and the record, so that later builds do not time them again.
+    """
+    from tvm.s_tir import meta_schedule as ms
+
+    from hago_ir.cpu_schedule import schedule_function
+
+    path = tuning_dir / CHOICES
+    choices = json.loads(path.read_text()) if path.is_file() else {}
+    kept = ms.database.MemoryDatabase()
+    for kernel, workload in workloads:
+        record = database.query_tuning_record(workload, target_object, "main")
+        if record is None:
+            continue
+        key = f"{_digest(workload.script())}-{_digest(str(record.trace))}"
+        if key not in choices:
+            tuned = database.query_schedule(workload, target_object, "main").mod["main"]
+            tuned_s, default_s = (kernel_seconds(f, target_object)
+                                  for f in (tuned, schedule_function(workload["main"])))
+            choices[key] = {"kernel": kernel, "tuned_ms": round(tuned_s * 1e3, 4),
+                            "default_ms": round(default_s * 1e3, 4),
+                            "schedule": "tuned" if tuned_s < default_s else "default"}
+        if choices[key]["schedule"] == "tuned":
+            kept.commit_tuning_record(ms.database.TuningRecord(
+                trace=record.trace, workload=kept.commit_workload(workload), run_secs=record.run_secs,
+                target=record.target, args_info=record.args_info))
+    text = json.dumps(choices, indent=1, sort_keys=True) + "\n"
+    write_atomically(path, lambda handle: handle.write(text))
+    return kept
+
+
+def _digest(text: str) -> str:
+    """Names a kernel (its TVMScript) or a record (its trace) across processes."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def kernel_seconds(func, target_object, repeats: int = 5) -> float:
+    """Best-of-`repeats` run time of one PrimFunc on this machine, on random inputs."""
+    import tvm
+    from tvm.s_tir.meta_schedule.arg_info import ArgInfo
+
+    func = func.with_attr("global_symbol", "main")
+    runtime = tvm.compile(tvm.IRModule({"main": func}), target=target_object)
+    device = tvm.cpu()
+    rng = np.random.default_rng(0)
+    arguments = []
+    for info in ArgInfo.from_prim_func(func):
+        shape, dtype = [int(extent) for extent in info.shape], str(info.dtype)
+        values = (rng.integers(-8, 8, shape) if "int" in dtype else rng.standard_normal(shape)).astype(dtype)
+        arguments.append(tvm.runtime.tensor(values, device))
+    evaluator = runtime.mod.time_evaluator("main", device, number=10, repeat=repeats, min_repeat_ms=5)
+    return min(evaluator(*arguments).results)
 
 
 def fused_for_tuning(relax_module):

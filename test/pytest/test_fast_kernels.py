@@ -282,3 +282,67 @@ def test_tuning_leaves_the_hand_kernels_alone() -> None:
     names = [task.task_name for task in tuning_tasks(fused, target)]
     assert names, "the quantize / requantize / pool kernels are left to tune"
     assert not set(names) & set(hand)
+
+
+def test_tuned_schedules_are_used_only_where_faster(tmp_path, monkeypatch) -> None:
+    """tvm_build.faster_than_default keeps a tuned record only where it beats
+    the default schedule. A record of naive loops is timed against the
+    default's threads and vectors and dropped; the choice is written to
+    schedule_choices.json and read back, not timed again; a faster record is
+    kept and MetaScheduleApplyDatabase applies it."""
+    import json
+
+    import tvm
+    from tvm import relax
+    from tvm.s_tir import meta_schedule as ms
+
+    from hago_ir import tvm_build
+
+    builder = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, 56, 56, 64), "int32"))
+    with builder.function("main", [x]):
+        with builder.dataflow():
+            scaled = builder.emit(relax.op.multiply(relax.op.astype(x, "float32"), relax.const(0.37, "float32")))
+            output = builder.emit_output(relax.op.astype(relax.op.round(scaled), "int8"))
+        builder.emit_func_output(output)
+    module = relax.transform.LegalizeOps()(builder.get())
+    module = relax.transform.FuseTIR()(relax.transform.FuseOps()(relax.transform.AnnotateTIROpPattern()(module)))
+    (name,) = [gv for gv, f in module.functions.items() if isinstance(f, tvm.tirx.PrimFunc)]
+    target = tvm_target("x86")
+    (task,) = ms.relax_integration.extract_tasks(module, target)
+    workload = task.dispatched[0]  # the kernel as tuning and MetaScheduleApplyDatabase see it
+
+    def database_with_naive_record():
+        naive = tvm.s_tir.Schedule(workload)  # the loops as they are (a record needs one instruction)
+        naive.get_loops(naive.get_child_blocks(naive.get_sblock("root"))[-1])
+        database = ms.database.MemoryDatabase()
+        database.commit_tuning_record(ms.database.TuningRecord(
+            trace=naive.trace, workload=database.commit_workload(workload),
+            run_secs=[1e-9], target=target, args_info=ms.arg_info.ArgInfo.from_prim_func(workload["main"])))
+        return database
+
+    def applied(kept):
+        with target, kept:
+            return relax.transform.MetaScheduleApplyDatabase()(module)[name]
+
+    kept = tvm_build.faster_than_default([("requantize", workload)], database_with_naive_record(), target, tmp_path)
+    (choice,) = json.loads((tmp_path / tvm_build.CHOICES).read_text()).values()
+    assert choice["schedule"] == "default" and choice["tuned_ms"] > choice["default_ms"]
+    assert not kept.get_all_tuning_records()
+    assert not (applied(kept).attrs or {}).get(SCHEDULED, False)  # left to the default schedule
+
+    def must_not_time(*_):
+        raise AssertionError("a recorded choice is timed again")
+
+    monkeypatch.setattr(tvm_build, "kernel_seconds", must_not_time)
+    kept = tvm_build.faster_than_default([("requantize", workload)], database_with_naive_record(), target, tmp_path)
+    assert not kept.get_all_tuning_records()
+
+    (tmp_path / "elsewhere").mkdir()
+    times = iter([1e-3, 2e-3])  # the tuned schedule timed first, then the default one
+    monkeypatch.setattr(tvm_build, "kernel_seconds", lambda *_: next(times))
+    kept = tvm_build.faster_than_default([("requantize", workload)], database_with_naive_record(), target,
+                                         tmp_path / "elsewhere")
+    assert len(kept.get_all_tuning_records()) == 1
+    tuned = applied(kept)
+    assert tuned.attrs[SCHEDULED] and "T.parallel" not in tuned.script()
