@@ -194,12 +194,13 @@ def batched_shape(declared: tuple[int, ...], operand, value: np.ndarray) -> tupl
     return declared
 
 
-def simq_scale(op: qsim.SimulatedQuantizeOp) -> np.ndarray | None:
-    """The scale of a calibrated simulated quantize (per channel along its axis), or None."""
+def simq_scale(op: qsim.SimulatedQuantizeOp, bits: int | None = None) -> np.ndarray | None:
+    """The scale of a calibrated simulated quantize (per channel along its axis)
+    at its effective bits (or at `bits`), or None."""
     if op.threshold is None:
         return None
     threshold = np.array([t.value.data for t in op.threshold.data], dtype=np.float64)
-    return numerics.scale_of(threshold, op.effective_bits.value.data, _bool(op.signed))
+    return numerics.scale_of(threshold, op.effective_bits.value.data if bits is None else bits, _bool(op.signed))
 
 
 def accumulator_scale(consumer: qsim.Conv2dOp | qsim.DenseOp) -> np.ndarray | None:

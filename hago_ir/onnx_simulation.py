@@ -241,9 +241,14 @@ def _sums_integers(b: _Builder, producer: Operation) -> bool:
     if not b.constant_weights or not isinstance(producer, (qsim.Conv2dOp, qsim.DenseOp)):
         return False
     input_q, weight_q = producer.input.owner, producer.weight.owner
+    bias = getattr(producer, "bias", None)
     if not (isinstance(input_q, qsim.SimulatedQuantizeOp) and input_q.threshold is not None
             and input_q.kind.data != "bias" and isinstance(weight_q, qsim.SimulatedQuantizeOp)
-            and _is_constant_weight(weight_q) and weight_q.threshold is not None):
+            and _is_constant_weight(weight_q) and weight_q.threshold is not None
+            # baked as integers for this conv alone
+            and weight_q.output.get_user_of_unique_use() is producer
+            and (bias is None or (isinstance(bias.owner, qsim.SimulatedQuantizeOp)
+                                  and bias.owner.kind.data == "bias"))):
         return False
     user = producer.results[0].get_user_of_unique_use()
     return (isinstance(user, qsim.SimulatedQuantizeOp) and user.accumulator is not None
@@ -398,52 +403,50 @@ def _accumulator_scale(consumer: Operation) -> np.ndarray:
     return scale
 
 
-def _largest_integer(op: Operation) -> float:
-    """The largest |integer| a simulated quantize can hand on."""
-    assert isinstance(op, qsim.SimulatedQuantizeOp)
-    low, high = numerics.integer_range(op.effective_bits.value.data, bool(op.signed.value.data))
+def _bits(op: qsim.SimulatedQuantizeOp, at_most: bool) -> int:
+    """The op's current bits, or the largest the search may give it."""
+    return (op.max_bits if at_most else op.effective_bits).value.data
+
+
+def _largest_integer(op: qsim.SimulatedQuantizeOp, bits: int) -> float:
+    """The largest |integer| a simulated quantize can hand on at `bits`."""
+    low, high = numerics.integer_range(bits, bool(op.signed.value.data))
     return float(max(abs(low), abs(high)))
 
 
-def _may_overflow(producer: Operation, width: int) -> bool:
-    """False when no sum of this conv2d / dense can leave a `width`-bit accumulator.
+def _may_overflow(producer: Operation, width: int, at_most: bool = False) -> bool:
+    """False when no sum of this conv2d / dense can leave a `width`-bit accumulator
+    at the current bits of its input and weights (`at_most`: at the largest bits
+    the search may give them: the most integer levels, the finest grid).
 
     Bound: fan-in x largest input integer x largest weight integer, plus the
     largest bias integer (the accumulator's grid is the product of the scales).
     """
-    weight_shape = qsim.shape_of(producer.weight)  # type: ignore[union-attr]
-    fan_in = math.prod(weight_shape[1:])
-    bound = fan_in * _largest_integer(producer.input.owner) * _largest_integer(producer.weight.owner)  # type: ignore[union-attr]
+    input_q, weight_q = producer.input.owner, producer.weight.owner  # type: ignore[union-attr]
+    if not (isinstance(input_q, qsim.SimulatedQuantizeOp) and isinstance(weight_q, qsim.SimulatedQuantizeOp)):
+        return True
+    input_bits, weight_bits = _bits(input_q, at_most), _bits(weight_q, at_most)
+    fan_in = math.prod(qsim.shape_of(producer.weight)[1:])  # type: ignore[union-attr]
+    bound = fan_in * _largest_integer(input_q, input_bits) * _largest_integer(weight_q, weight_bits)
     bias = getattr(producer, "bias", None)
     if bias is not None:
         bias_q = bias.owner
-        if isinstance(bias_q, qsim.SimulatedQuantizeOp) and isinstance(bias_q.input.owner, qsim.ConstantOp):
-            grid = _accumulator_scale(producer)
-            bound += float(np.max(np.abs(bias_q.input.owner.to_array() / grid)))
-        else:
+        if not (isinstance(bias_q, qsim.SimulatedQuantizeOp) and isinstance(bias_q.input.owner, qsim.ConstantOp)):
             return True
+        if input_q.threshold is None or weight_q.threshold is None:
+            raise HagoError(f"'{producer.name}' has uncalibrated inputs: run hago-calibrate first")
+        grid = simq_scale(input_q, input_bits) * simq_scale(weight_q, weight_bits)
+        bound += float(np.max(np.abs(bias_q.input.owner.to_array() / grid)))
     return bound >= 2.0 ** (width - 1)
 
 
 def _may_ever_overflow(producer: Operation, width: int) -> bool:
-    """_may_overflow at the largest bits the search may give the conv's input and
-    weights (the worst case: the most integer levels, the finest accumulator
-    grid). When even that cannot overflow, the model leaves the accumulator
-    simulation out altogether: an `If` that always takes its pass-through
-    branch still copies the whole conv output (x86-vnni's int32 accumulators:
-    16% of an evaluation of the Fashion-MNIST CNN).
-    """
-    quantizes = [operand.owner for operand in (producer.input, producer.weight)]  # type: ignore[union-attr]
-    if not all(isinstance(q, qsim.SimulatedQuantizeOp) for q in quantizes):
-        return True
-    current = [q.effective_bits for q in quantizes]
-    try:
-        for q in quantizes:
-            q.effective_bits = q.max_bits
-        return _may_overflow(producer, width)
-    finally:
-        for q, bits in zip(quantizes, current):
-            q.effective_bits = bits
+    """_may_overflow at the largest bits. When even they cannot overflow, the
+    model leaves the accumulator simulation out altogether: an `If` that always
+    takes its pass-through branch still copies the whole conv output
+    (x86-vnni's int32 accumulators: 16% of an evaluation of the Fashion-MNIST
+    CNN)."""
+    return _may_overflow(producer, width, at_most=True)
 
 
 def simulation_feeds(simqs: list[qsim.SimulatedQuantizeOp]) -> dict[str, np.ndarray]:
