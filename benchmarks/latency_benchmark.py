@@ -306,7 +306,7 @@ def render(rows: list[dict], skipped: list[str], args, seconds: float) -> str:
 
 
 def _cores() -> int:
-    from hago_ir.tvm_build import _cores as cores
+    from hago_ir.tvm_build import usable_cores as cores
 
     return cores()
 

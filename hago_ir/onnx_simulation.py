@@ -15,9 +15,11 @@ onnxruntime prepacks it and runs the float model's fast (NCHWc) convolutions;
 weights computed at run time made every conv about twice as slow. The price is
 one session per setting of the weights' bits: `OnnxRuntimeSimulator` keeps the
 last few (a greedy step that is undone returns to the previous one), and
-building one costs a few tens of milliseconds on the Fashion CNN. Biases stay
-run-time values (their grid depends on the input's bits), added after the
-conv so that it keeps its fast kernel.
+building one costs a few tens of milliseconds on the Fashion CNN. Constant
+biases are quantized in numpy too, but fed as inputs (their grid depends on
+the input's bits), and added after the conv so that it keeps its fast kernel.
+The samples go through in cache-sized runs, side by side on single-threaded
+sessions (`OnnxRuntimeSimulator`).
 
 Precision: onnxruntime computes in float32 where the reference interpreter uses
 float64. Products of 8-bit integers and their sums stay exact in float32 up to
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import onnx
@@ -44,6 +47,7 @@ from hago_ir.dialects.qsim import ints
 from hago_ir.errors import HagoError
 from hago_ir.interpreter import accumulator_scale, simq_scale, simulate_quantize_op
 from hago_ir.model_io import find_function, input_names, output_names
+from hago_ir.tvm_build import usable_cores
 
 BATCH = "N"
 
@@ -103,8 +107,6 @@ def _fake_quantize(b: _Builder, x: str, prefix: str, axis: int | None, shape: tu
         zero_shape = () if axis is None else (shape[axis],)
         zero = b.constant(np.zeros(zero_shape, np.int8 if signed else np.uint8), "zero")
         attributes = {} if axis is None else {"axis": axis}
-        if axis is None:
-            scale = b.node("Reshape", [scale, b.constant(np.array([], np.int64), "shape")])
         integers = b.node("QuantizeLinear", [x, scale, zero], **attributes)
         low_i = b.node("Cast", [low], to=element)
         high_i = b.node("Cast", [high], to=element)
@@ -143,6 +145,11 @@ def _simulated_quantize(b: _Builder, op: qsim.SimulatedQuantizeOp, x: str) -> st
             b.integers[name] = name
             return name
         return b.constant(simulate_quantize_op(op, array).astype(np.float32), "wq")
+    if op.kind.data == "bias" and isinstance(op.input.owner, qsim.ConstantOp):
+        # A constant bias: quantized in numpy, by simulation_feeds, for each strategy.
+        values, integers = b.parameter(f"{prefix}.bias"), b.parameter(f"{prefix}.bias_integers")
+        b.integers[values] = integers
+        return values
     if op.kind.data == "bias":
         return _fake_quantize(b, x, prefix, None, qsim.shape_of(op.input))
     if (op.accumulator is not None and isinstance(op.input.owner, (qsim.Conv2dOp, qsim.DenseOp))
@@ -371,7 +378,8 @@ def build_simulation_model(
     nodes = _live(b.nodes, [o.name for o in outputs])
     used = {name for node in nodes for name in _reads(node)}
     initializers = [t for t in b.initializers if t.name in used]
-    graph = helper.make_graph(nodes, "hago_simulation", inputs + b.parameter_inputs, outputs, initializers)
+    parameters = [value for value in b.parameter_inputs if value.name in used]
+    graph = helper.make_graph(nodes, "hago_simulation", inputs + parameters, outputs, initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
     return model, b.simqs
 
@@ -455,6 +463,14 @@ def simulation_feeds(simqs: list[qsim.SimulatedQuantizeOp]) -> dict[str, np.ndar
     for index, op in enumerate(simqs):
         prefix = f"sq{index}"
         bits, signed = op.effective_bits.value.data, bool(op.signed.value.data)
+        if op.kind.data == "bias" and isinstance(op.input.owner, qsim.ConstantOp):
+            bias = np.asarray(op.input.owner.to_array(), np.float64)
+            feeds[f"{prefix}.bias"] = simulate_quantize_op(op, bias).astype(np.float32)
+            grid = accumulator_scale(op.output.get_user_of_unique_use())
+            if grid is not None:
+                integers = numerics.quantize(bias, grid, op.dtype.width.data, True)
+                feeds[f"{prefix}.bias_integers"] = integers.astype(np.float32)
+            continue
         if op.kind.data == "bias":
             scale = _accumulator_scale(op.output.get_user_of_unique_use())
             low, high = numerics.integer_range(op.dtype.width.data, True)
@@ -462,7 +478,8 @@ def simulation_feeds(simqs: list[qsim.SimulatedQuantizeOp]) -> dict[str, np.ndar
             scale = simq_scale(op)
             low, high = numerics.integer_range(bits, signed)
         if scale is not None:
-            feeds[f"{prefix}.scale"] = np.asarray(scale, np.float32).reshape(-1)
+            per_tensor = op.axis is None and np.size(scale) == 1
+            feeds[f"{prefix}.scale"] = np.asarray(scale, np.float32).reshape(() if per_tensor else (-1,))
             feeds[f"{prefix}.qmin"] = np.array(low, np.float32)
             feeds[f"{prefix}.qmax"] = np.array(high, np.float32)
         if op.accumulator is not None and isinstance(op.input.owner, (qsim.Conv2dOp, qsim.DenseOp)):
@@ -475,36 +492,40 @@ def simulation_feeds(simqs: list[qsim.SimulatedQuantizeOp]) -> dict[str, np.ndar
 
 
 class _Session:
-    """One onnxruntime session: the model at one setting of the weights' bits."""
+    """One onnxruntime session: the model at one setting of the weights' bits.
 
-    def __init__(self, module: ModuleOp, threads: int) -> None:
+    Single-threaded: the engine runs several sample runs side by side
+    instead (`OnnxRuntimeSimulator.run`). Splitting each operator between
+    threads cost a thread wake-up per operator, and the model has a hundred
+    small ones: on the Fashion CNN, 2 runs side by side on 1 thread each
+    were about 20% faster than the same runs one after the other on 2.
+    """
+
+    def __init__(self, module: ModuleOp) -> None:
         import onnxruntime as ort
 
         model, self.simqs = build_simulation_model(module)
         options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        # Worker threads that spin-wait after a run take the cores from the
-        # next one: from another session of this engine (one per setting of
-        # the weights' bits) or from the numpy scoring between runs. On the
-        # 2-core machine, 512 Fashion-MNIST samples took up to 1.6x longer
-        # with spinning threads around; alone, spinning saves about 4%.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
         self.wanted = {i.name for i in self.session.get_inputs()}
 
-    def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
-        feeds = {k: v for k, v in simulation_feeds(self.simqs).items() if k in self.wanted}
-        feeds.update(inputs)
-        return [np.asarray(out, np.float64) for out in self.session.run(None, feeds)]
+    def feeds(self) -> dict[str, np.ndarray]:
+        """The parameter inputs for the module's current bits."""
+        return {k: v for k, v in simulation_feeds(self.simqs).items() if k in self.wanted}
+
+    def run(self, feeds: dict[str, np.ndarray], inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return [np.asarray(out, np.float64) for out in self.session.run(None, {**feeds, **inputs})]
 
 
 # The samples of one onnxruntime run are chosen so that its largest
 # activation takes about this much memory: small enough for the CPU's caches
-# to keep each quantize pass's input, large enough for the convolutions to
-# stay efficient. On the Fashion CNN, runs of 64 to 167 samples (8 MiB) were
-# about 15% faster than one run of 512, and than runs of 16 or 41 (2 MiB).
-RUN_BYTES = 8 << 20
+# to keep each quantize pass's input while another run goes on beside it,
+# large enough for the convolutions to stay efficient. On the Fashion CNN,
+# with 2 runs side by side, runs of 32 to 64 samples (2 MiB: 41) were the
+# fastest, about 10% faster than runs of 128 and 25% than runs of 256.
+RUN_BYTES = 2 << 20
 
 
 def samples_per_run(module: ModuleOp) -> int:
@@ -523,12 +544,14 @@ class OnnxRuntimeSimulator:
 
     One session per setting of the weights' bits (built when first needed,
     the `cached_sessions` most recent kept); the activations' bits are inputs.
-    The samples go through in runs of `samples_per_run`.
+    The samples go through in runs of `samples_per_run`, `threads` of them
+    side by side (0: one per core this process may use).
     """
 
     def __init__(self, module: ModuleOp, inputs: dict[str, np.ndarray], threads: int = 0,
                  cached_sessions: int = 4) -> None:
-        self.module, self.threads, self.cached_sessions = module, threads, max(1, cached_sessions)
+        self.module, self.cached_sessions = module, max(1, cached_sessions)
+        self.threads = threads or usable_cores()
         self.weights = constant_weight_quantizes(module)
         self.sessions: OrderedDict[tuple, _Session] = OrderedDict()
         self.sessions_built = 0
@@ -547,7 +570,7 @@ class OnnxRuntimeSimulator:
         if key in self.sessions:
             self.sessions.move_to_end(key)
         else:
-            self.sessions[key] = _Session(self.module, self.threads)
+            self.sessions[key] = _Session(self.module)
             self.sessions_built += 1
             while len(self.sessions) > self.cached_sessions:
                 self.sessions.popitem(last=False)
@@ -555,6 +578,13 @@ class OnnxRuntimeSimulator:
 
     def run(self) -> list[np.ndarray]:
         session = self.session()
-        runs = [session.run({name: array[start:start + self.run_size] for name, array in self.inputs.items()})
-                for start in range(0, self.sample_count, self.run_size)]
+        feeds = session.feeds()
+        slices = [{name: array[start:start + self.run_size] for name, array in self.inputs.items()}
+                  for start in range(0, self.sample_count, self.run_size)]
+        if len(slices) == 1 or self.threads == 1:
+            runs = [session.run(feeds, inputs) for inputs in slices]
+        else:
+            # onnxruntime lets go of the GIL while it runs: the runs share the cores.
+            with ThreadPoolExecutor(min(self.threads, len(slices))) as pool:
+                runs = list(pool.map(lambda inputs: session.run(feeds, inputs), slices))
         return [np.concatenate(parts) for parts in zip(*runs)]

@@ -55,8 +55,9 @@ def uses_vnni(target: str) -> bool:
     return target == "x86-vnni" or (target == "x86" and host_has_vnni())
 
 
-def _cores() -> int:
-    """Cores for the x86 targets (MetaSchedule requires the count in the target)."""
+def usable_cores() -> int:
+    """The cores this process may run on: TVM's thread pool, the x86 targets (MetaSchedule
+    requires the count in the target), the search engine's side-by-side runs."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
@@ -68,7 +69,7 @@ def use_all_cores() -> None:
     2-core machine, which halves every parallel kernel. A value the user set
     is kept.
     """
-    os.environ.setdefault("TVM_NUM_THREADS", str(_cores()))
+    os.environ.setdefault("TVM_NUM_THREADS", str(usable_cores()))
 
 
 use_all_cores()  # before any TVM kernel runs in this process: the pool is sized once
@@ -79,9 +80,9 @@ def tvm_target(name: str):
 
     if name == "x86":
         mcpu = "cascadelake" if host_has_vnni() else "haswell"
-        return tvm.target.Target({"kind": "llvm", "mcpu": mcpu, "num-cores": _cores()})
+        return tvm.target.Target({"kind": "llvm", "mcpu": mcpu, "num-cores": usable_cores()})
     if name == "x86-vnni":
-        return tvm.target.Target({"kind": "llvm", "mcpu": "cascadelake", "num-cores": _cores()})
+        return tvm.target.Target({"kind": "llvm", "mcpu": "cascadelake", "num-cores": usable_cores()})
     if name == "aarch64":
         return tvm.target.Target({
             "kind": "llvm", "mtriple": "aarch64-linux-gnu", "mcpu": "cortex-a72", "mattr": ["+neon"],

@@ -243,9 +243,9 @@ def test_tvm_uses_every_core() -> None:
     """TVM sizes its pool to half the hardware threads on x86 (one thread on 2 cores); hago asks for all."""
     import tvm
 
-    from hago_ir.tvm_build import _cores
+    from hago_ir.tvm_build import usable_cores
 
-    assert tvm.get_global_func("runtime.NumThreads")() == _cores()
+    assert tvm.get_global_func("runtime.NumThreads")() == usable_cores()
 
 
 def test_residual_adds_run_inside_the_conv_kernels() -> None:
