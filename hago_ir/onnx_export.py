@@ -189,7 +189,7 @@ class _Exporter:
             return self.node("GlobalAveragePool", [r(op.input)], hint)
         if isinstance(op, (qnn.SumPool2dOp, qsim.AvgPool2dOp)):
             pads = ints(op.pads)
-            include = 1 if isinstance(op, qnn.SumPool2dOp) else int(op.count_include_pad.value.data)
+            include = 1 if isinstance(op, qnn.SumPool2dOp) else int(bool(op.count_include_pad.value.data))
             return self.node("AveragePool", [r(op.input)], hint, kernel_shape=list(ints(op.kernel)),
                              strides=list(ints(op.strides)), pads=[pads[0], pads[1], pads[2], pads[3]],
                              count_include_pad=include)
@@ -197,7 +197,7 @@ class _Exporter:
             pads = ints(op.pads)
             return self.node("MaxPool", [r(op.input)], hint, kernel_shape=list(ints(op.kernel)),
                              strides=list(ints(op.strides)), pads=[pads[0], pads[1], pads[2], pads[3]],
-                             dilations=list(ints(op.dilations)), ceil_mode=int(op.ceil_mode.value.data))
+                             dilations=list(ints(op.dilations)), ceil_mode=int(bool(op.ceil_mode.value.data)))
         if isinstance(op, qsim.ReshapeOp):
             shape = self.initializer(np.array([0, *shape_of(op.output)[1:]], dtype=np.int64), f"{hint}_shape")
             return self.node("Reshape", [r(op.input), shape], hint)
@@ -220,6 +220,19 @@ class _Exporter:
             return self.node("Clip", [r(op.input), *bounds], hint)
         if isinstance(op, qsim.SoftmaxOp):
             return self.node("Softmax", [r(op.input)], hint, axis=op.axis.value.data)
+        if isinstance(op, qsim.ReduceMeanOp):
+            axes = self.initializer(np.array(ints(op.axes), dtype=np.int64), f"{hint}_axes")
+            return self.node("ReduceMean", [r(op.input), axes], hint, keepdims=int(bool(op.keepdims.value.data)))
+        if isinstance(op, qsim.PowOp):
+            exponent = self.initializer(np.array(op.exponent.value.data, dtype=np.float32), f"{hint}_exponent")
+            return self.node("Pow", [r(op.input), exponent], hint)
+        if isinstance(op, qsim.GeluOp):
+            return self.node("Gelu", [r(v) for v in op.operands], hint)  # exact (erf) form
+        if isinstance(op, qsim.LayerNormOp):
+            return self.node("LayerNormalization", [r(v) for v in op.operands], hint,
+                             axis=op.axis.value.data, epsilon=op.epsilon.value.data)
+        if isinstance(op, qsim.BatchNormOp):
+            return self.node("BatchNormalization", [r(v) for v in op.operands], hint, epsilon=op.epsilon.value.data)
         raise HagoError(f"ONNX export does not support {op.name} yet")
 
     def _scale_of(self, value: SSAValue) -> float:

@@ -295,10 +295,10 @@ def _dense(b: _Builder, op: qsim.DenseOp, args: list[str]) -> str:
 
 def _pool(b: _Builder, op: qsim.MaxPool2dOp | qsim.AvgPool2dOp, args: list[str]) -> str:
     attributes = {"kernel_shape": list(ints(op.kernel)), "strides": list(ints(op.strides)),
-                  "pads": list(ints(op.pads)), "ceil_mode": int(op.ceil_mode.value.data)}
+                  "pads": list(ints(op.pads)), "ceil_mode": int(bool(op.ceil_mode.value.data))}
     if isinstance(op, qsim.MaxPool2dOp):
         return b.node("MaxPool", args, dilations=list(ints(op.dilations)), **attributes)
-    return b.node("AveragePool", args, count_include_pad=int(op.count_include_pad.value.data), **attributes)
+    return b.node("AveragePool", args, count_include_pad=int(bool(op.count_include_pad.value.data)), **attributes)
 
 
 def _convert(b: _Builder, op: Operation, args: list[str]) -> str:
@@ -344,7 +344,13 @@ def _convert(b: _Builder, op: Operation, args: list[str]) -> str:
         return b.node("Pow", [args[0], b.constant(np.array(op.exponent.value.data, np.float32))])
     if isinstance(op, qsim.ReduceMeanOp):
         return b.node("ReduceMean", [args[0], b.constant(np.array(ints(op.axes), np.int64), "axes")],
-                      keepdims=int(op.keepdims.value.data))
+                      keepdims=int(bool(op.keepdims.value.data)))
+    if isinstance(op, qsim.GeluOp):
+        return b.node("Gelu", args)  # exact (erf) form, as kernels.gelu
+    if isinstance(op, qsim.LayerNormOp):
+        return b.node("LayerNormalization", args, axis=op.axis.value.data, epsilon=op.epsilon.value.data)
+    if isinstance(op, qsim.BatchNormOp):
+        return b.node("BatchNormalization", args, epsilon=op.epsilon.value.data)
     if isinstance(op, qsim.PadOp):
         return b.node("Pad", [args[0], b.constant(np.array(ints(op.pads), np.int64), "pads"),
                               b.constant(np.array(op.value.value.data, np.float32))])

@@ -949,3 +949,24 @@ def run_onnxruntime(
     )
     names = [o.name for o in session.get_outputs()]
     return dict(zip(names, session.run(names, inputs)))
+
+
+def ceil_mode_pools_cnn(seed: int = 0, average_ceil: bool = True) -> onnx.ModelProto:
+    """input [1,2,9,9] -> conv3x3 -> ReLU -> MaxPool(ceil) [5x5] -> AveragePool(
+    count_include_pad, padded; ceil with `average_ceil`) [3x3] -> ReduceMean(keepdims)
+    over H, W: [1,4,1,1].
+
+    Boolean attributes set to 1: a writer that spells them -1 (how an i1
+    attribute holds true) gets floor rounding and dropped dims from onnxruntime.
+    (An integer average pool needs every window to count the same elements:
+    no ceil there for models that are realized.)
+    """
+    g = GraphBuilder("ceil_mode_pools_cnn", seed)
+    x = g.input("input", [1, 2, 9, 9])
+    x = g.relu(g.conv(x, "conv.", 2, 4, 3, pad=1), "relu")
+    x = g.node("MaxPool", [x], "maxpool", kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1)
+    x = g.node("AveragePool", [x], "avgpool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+               ceil_mode=int(average_ceil), count_include_pad=1)
+    x = g.node("ReduceMean", [x], "mean", axes=[2, 3], keepdims=1)
+    g.output(x)
+    return g.build()

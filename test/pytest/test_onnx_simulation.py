@@ -152,3 +152,35 @@ def test_integer_sums_agree_with_float_sums() -> None:
         outputs.append(session.run(None, {**feeds, "input": TEST["input"][:128]})[0])
     assert np.mean(outputs[0].argmax(1) == outputs[1].argmax(1)) >= 0.99
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-2 * np.abs(outputs[1]).max())
+
+
+@pytest.mark.parametrize("spec", ["x86-vnni", "arm-a72-i16"])
+@pytest.mark.parametrize("model_name", ["mobilenetv2_style_cnn", "transformer_encoder_block"])
+def test_agrees_with_the_interpreter_on_depthwise_and_dense_models(model_name: str, spec: str) -> None:
+    """Depthwise convs and ReLU6 (MobileNetV2-style), dense layers and
+    matmuls (transformer block), on both accumulator paths: the engine's
+    outputs stay within a few output steps of the exact simulation."""
+    model = getattr(onnx_models, model_name)()
+    shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    data = np.random.default_rng(3).standard_normal((48, *shape[1:])).astype(np.float32)
+    module = calibrated(model, spec, data[:16])
+    for edge in search_edges(module)[::3]:
+        edge.op.effective_bits = qsim.int_attr(6)
+    name = model.graph.input[0].name
+    reference = Simulator(module, {name: data}, reuse=False).run()[0]
+    fast = OnnxRuntimeSimulator(module, {name: data}).run()[0]
+    difference = np.abs(fast - reference)
+    assert np.mean(difference) <= 0.02 * np.mean(np.abs(reference)), (np.mean(difference), np.mean(np.abs(reference)))
+
+
+def test_ceil_mode_pools_and_kept_dims() -> None:
+    """ceil_mode / count_include_pad / keepdims reach onnxruntime as 1, not as
+    the -1 an i1 attribute holds for true (onnxruntime then rounded the pooled
+    sizes down and dropped the reduced dims)."""
+    model = onnx_models.ceil_mode_pools_cnn()
+    data = np.random.default_rng(5).standard_normal((8, 2, 9, 9)).astype(np.float32)
+    module = calibrated(model, "x86-vnni", data)
+    reference = Simulator(module, {"input": data}, reuse=False).run()[0]
+    fast = OnnxRuntimeSimulator(module, {"input": data}).run()[0]
+    assert fast.shape == reference.shape == (8, 4, 1, 1)
+    np.testing.assert_allclose(fast, reference, atol=0.02 * np.abs(reference).max())

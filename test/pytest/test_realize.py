@@ -191,6 +191,45 @@ def test_onnx_qdq_export_agrees_with_the_integer_interpreter() -> None:
         assert (got.argmax(1) == reference.argmax(1)).all(), case
 
 
+def test_onnx_qdq_export_keeps_ceil_mode_pools() -> None:
+    """ceil_mode and count_include_pad reach onnxruntime as 1 (an i1 attribute
+    holds true as -1, which onnxruntime read as false: smaller pooled maps)."""
+    from hago_ir.onnx_export import export_qdq, onnxruntime_session
+
+    module = import_onnx(onnx_models.ceil_mode_pools_cnn(average_ceil=False), "model")
+    canonicalize(module)
+    assign_topology(module, load_spec("x86-vnni"))
+    insert_simulated_quantize(module)
+    data = RNG.normal(0.0, 1.0, size=(4, 2, 9, 9)).astype(np.float32)
+    calibrate(module, {"input": data})
+    realize(module)
+    session = onnxruntime_session(export_qdq(module))
+    reference = next(iter(run_integer_batches(module, {"input": data}).values()))
+    got = np.concatenate([session.run(None, {"input": data[i : i + 1]})[0] for i in range(4)])
+    assert got.shape == reference.shape == (4, 4, 1, 1)
+    assert np.abs(got - reference).max() <= 0.02 * np.abs(reference).max()
+
+
+def test_onnx_qdq_export_of_a_transformer_block() -> None:
+    """The float ops a transformer keeps (decomposed LayerNorm's ReduceMean and
+    Pow, Erf, Softmax) export too; onnxruntime's float32 against the
+    interpreter's float64 moves some 8-bit edge by a step."""
+    from hago_ir.onnx_export import export_qdq, onnxruntime_session
+
+    module = import_onnx(onnx_models.transformer_encoder_block(), "model")
+    canonicalize(module)
+    assign_topology(module, load_spec("x86-vnni"))
+    insert_simulated_quantize(module)
+    data = RNG.normal(0.0, 1.0, size=(8, 16, 32)).astype(np.float32)
+    calibrate(module, {"tokens": data})
+    realize(module)
+    session = onnxruntime_session(export_qdq(module))
+    reference = next(iter(run_integer_batches(module, {"tokens": data}).values()))
+    got = np.concatenate([session.run(None, {"tokens": data[i : i + 1]})[0] for i in range(8)])
+    assert got.shape == reference.shape
+    assert np.mean(np.abs(got - reference)) <= 0.01 * np.abs(reference).max()
+
+
 def test_aarch64_build_uses_int16_multiply_accumulate(tmp_path: Path) -> None:
     from hago_ir.relax_backend import to_relax
     from hago_ir.tvm_build import build
