@@ -64,6 +64,8 @@ class _Builder:
         # Fake-quantized tensor -> the same values as integers (float-typed
         # where they are wider than 8 bits), for convs that sum integers.
         self.integers: dict[str, str] = {}
+        # Quantizes whose input is a left-out ReLU's (see _folded_relu).
+        self.nonnegative: set[Operation] = set()
 
     def fresh(self, hint: str) -> str:
         self.counter += 1
@@ -91,15 +93,19 @@ class _Builder:
 
 
 def _fake_quantize(b: _Builder, x: str, prefix: str, axis: int | None, shape: tuple[int, ...],
-                   container: tuple[int, bool] | None = None) -> str:
+                   container: tuple[int, bool] | None = None, nonnegative: bool = False) -> str:
     """clip(round(x / scale), qmin, qmax) * scale with scale, qmin, qmax as graph inputs.
 
     Edges stored in 8 bits use QuantizeLinear / DequantizeLinear (one fused,
     int8-typed pass each, rounding half to even like numerics.quantize) with
     the effective range clipped in between; wider ones the arithmetic ops.
+    `nonnegative`: x is a ReLU's input, the ReLU left out (see _folded_relu):
+    the range starts at max(qmin, 0).
     """
     scale = b.parameter(f"{prefix}.scale")
     low, high = b.parameter(f"{prefix}.qmin"), b.parameter(f"{prefix}.qmax")
+    if nonnegative:
+        low = b.node("Max", [low, b.constant(np.array(0.0, np.float32), "zero")])
     if container is not None and container[0] == 8:
         signed = container[1]
         element = TensorProto.INT8 if signed else TensorProto.UINT8
@@ -159,7 +165,7 @@ def _simulated_quantize(b: _Builder, op: qsim.SimulatedQuantizeOp, x: str) -> st
         return x
     axis = None if op.axis is None else op.axis.value.data
     container = (op.dtype.width.data, bool(op.signed.value.data))
-    return _fake_quantize(b, x, prefix, axis, qsim.shape_of(op.input), container)
+    return _fake_quantize(b, x, prefix, axis, qsim.shape_of(op.input), container, op in b.nonnegative)
 
 
 # Accumulator widths with an ONNX integer type to wrap into.
@@ -301,7 +307,25 @@ def _pool(b: _Builder, op: qsim.MaxPool2dOp | qsim.AvgPool2dOp, args: list[str])
     return b.node("AveragePool", args, count_include_pad=int(bool(op.count_include_pad.value.data)), **attributes)
 
 
+def _folded_relu(op: qsim.ReluOp) -> bool:
+    """Whether a ReLU can be left to the quantizes that read it.
+
+    Each one computes clip(round(relu(x) / s), lo, hi) with lo <= 0 <= hi;
+    rounding is monotonic and maps 0 to 0, so that is clip(round(x / s),
+    max(lo, 0), hi): the same integers, one pass over the tensor fewer. Only
+    where every user is a calibrated quantize (not a bias or weight one).
+    """
+    uses = list(op.results[0].uses)
+    return bool(uses) and all(
+        isinstance(use.operation, qsim.SimulatedQuantizeOp) and use.operation.threshold is not None
+        and use.operation.kind.data in ("activation", "input") and use.operation.accumulator is None
+        for use in uses)
+
+
 def _convert(b: _Builder, op: Operation, args: list[str]) -> str:
+    if isinstance(op, qsim.ReluOp) and _folded_relu(op):
+        b.nonnegative.update(use.operation for use in op.results[0].uses)
+        return args[0]
     simple = {qsim.AddOp: "Add", qsim.SubOp: "Sub", qsim.MulOp: "Mul", qsim.DivOp: "Div", qsim.ReluOp: "Relu",
               qsim.SigmoidOp: "Sigmoid", qsim.TanhOp: "Tanh", qsim.SqrtOp: "Sqrt", qsim.ErfOp: "Erf",
               qsim.MatmulOp: "MatMul", qsim.GlobalAvgPool2dOp: "GlobalAveragePool"}
