@@ -191,7 +191,8 @@ def _accumulator(b: _Builder, op: qsim.SimulatedQuantizeOp, x: str, prefix: str,
     if integer_sums and width in _WRAPPING_TYPES and not saturates:
         # Wrapped, then times the grid in one pass: a per-channel dequantize.
         narrow = b.node("Cast", [b.node("Cast", [x], to=TensorProto.INT32)], to=_WRAPPING_TYPES[width])
-        zero = b.constant(np.zeros(qsim.shape_of(op.input)[channel_axis], np.int16 if width == 16 else np.int8), "zero")
+        element = helper.tensor_dtype_to_np_dtype(_WRAPPING_TYPES[width])
+        zero = b.constant(np.zeros(qsim.shape_of(op.input)[channel_axis], element), "zero")
         return b.node("DequantizeLinear", [narrow, acc_scale, zero], axis=channel_axis)
     grid = b.node("Reshape", [acc_scale, b.constant(np.array(_channel_shape(rank, channel_axis), np.int64), "shape")])
     outer_nodes, b.nodes = b.nodes, []

@@ -188,6 +188,7 @@ def faster_than_default(workloads: list, database, target_object, tuning_dir: Pa
 
     path = tuning_dir / CHOICES
     choices = json.loads(path.read_text()) if path.is_file() else {}
+    known = len(choices)
     kept = ms.database.MemoryDatabase()
     for kernel, workload in workloads:
         record = database.query_tuning_record(workload, target_object, "main")
@@ -205,8 +206,9 @@ def faster_than_default(workloads: list, database, target_object, tuning_dir: Pa
             kept.commit_tuning_record(ms.database.TuningRecord(
                 trace=record.trace, workload=kept.commit_workload(workload), run_secs=record.run_secs,
                 target=record.target, args_info=record.args_info))
-    text = json.dumps(choices, indent=1, sort_keys=True) + "\n"
-    write_atomically(path, lambda handle: handle.write(text))
+    if len(choices) > known:  # a build that only reads the choices leaves the directory as it is
+        text = json.dumps(choices, indent=1, sort_keys=True) + "\n"
+        write_atomically(path, lambda handle: handle.write(text))
     return kept
 
 
