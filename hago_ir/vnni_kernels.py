@@ -129,8 +129,8 @@ class ConvGeometry:
     """A conv2d's static shape: NHWC input (unpadded), OIHW weights, strides, pads (t, l, b, r).
 
     `nchw_input`: the input is NCHW instead (a stem reading the model's
-    quantized input as it comes: the kernel's column layout gathers the taps
-    anyway, so no separate transpose to NHWC is needed).
+    quantized input as it comes: a row's neighbouring taps are contiguous
+    there, so no transpose to NHWC is needed; see `conv2d_nhwc_vnni`).
     """
 
     batch: int
@@ -216,15 +216,40 @@ def uses_width_columns(geometry: ConvGeometry) -> bool:
     return geometry.channels <= 4 and geometry.kernel[1] > 1
 
 
+def row_span(geometry: ConvGeometry) -> int:
+    """An NCHW stem's taps per channel and kernel row: kw rounded up to whole vpdpbusd groups of 4."""
+    return -(-geometry.kernel[1] // 4) * 4
+
+
 def packed_weights_for(geometry: ConvGeometry, weights: np.ndarray) -> np.ndarray:
     """OIHW int8 weights packed as conv2d_nhwc_vnni(geometry, ...) reads them."""
-    if uses_width_columns(geometry):
-        out_channels, channels, kh, kw = weights.shape
-        if geometry.nchw_input:  # [o, c * KW + kw, kh, 1] = [o, c, kh, kw]
-            weights = weights.transpose(0, 1, 3, 2).reshape(out_channels, channels * kw, kh, 1)
-        else:  # [o, kw * C + c, kh, 1] = [o, c, kh, kw]: the column layout's channel order
-            weights = weights.transpose(0, 3, 1, 2).reshape(out_channels, kw * channels, kh, 1)
+    out_channels, channels, kh, kw = weights.shape
+    if geometry.nchw_input:  # [o, c * span + kw, kh, 1] = [o, c, kh, kw]; taps past kw are zero
+        span = row_span(geometry)
+        weights = np.pad(weights, [(0, 0), (0, 0), (0, 0), (0, span - kw)])
+        weights = weights.transpose(0, 1, 3, 2).reshape(out_channels, channels * span, kh, 1)
+    elif uses_width_columns(geometry):  # [o, kw * C + c, kh, 1] = [o, c, kh, kw]: the column layout's order
+        weights = weights.transpose(0, 3, 1, 2).reshape(out_channels, kw * channels, kh, 1)
     return pack_weights(weights)
+
+
+def padded_planes(data, geometry: ConvGeometry, width: int, signed: bool):
+    """TE: an NCHW input zero-padded (128 when `signed`, shifted into u8 as in
+    `padded_input`) to `width` columns, at least the conv's right padding."""
+    from tvm import te
+    from tvm import tirx as tir
+
+    top, left, bottom, _ = geometry.pads
+    h, w = geometry.height, geometry.width
+
+    def value(n, k, y, x):
+        inside = tir.all(y >= top, y < h + top, x >= left, x < w + left)
+        loaded = data[n, k, y - top, x - left]
+        if signed:
+            loaded = (loaded.astype("int16") + tir.const(128, "int16")).astype("uint8")
+        return tir.if_then_else(inside, loaded, tir.const(128 if signed else 0, "uint8"))
+
+    return te.compute((geometry.batch, geometry.channels, h + top + bottom, width), value, name="padded")
 
 
 def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
@@ -252,45 +277,60 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
     oh, ow = geometry.out_hw
     n = geometry.batch
     data = input_placeholder(geometry, signed)
-    if uses_width_columns(geometry):
-        # Few input channels (an RGB stem): the kw taps of a row become channels,
-        # [N, H', OW, KW*C], and the conv a KH x 1 one over them.
-        c, taps = geometry.channels, kw * geometry.channels
-        c_blocks = -(-taps // 4)
-        kw_taps = kw
-
-        def column_tap(rows, b, y, x, k):
-            # NHWC: tap-major (a pixel's C channels, then the next pixel's),
-            # contiguous in memory. NCHW: channel-major (a plane's KW
-            # neighbouring pixels, then the next plane's), contiguous too.
-            if geometry.nchw_input:
-                return rows[b, y, x + k % kw_taps, k // kw_taps]
-            return rows[b, y, x + k // c, k % c]
-
-        padded_rows = padded_input(data, geometry, c, signed)
-        padded = te.compute(
-            (n, padded_rows.shape[1], ow, c_blocks * 4),
-            lambda b, y, x, k: tir.if_then_else(
-                k < taps, column_tap(padded_rows, b, y, x * sw, k), tir.const(0, "uint8")),
-            name="columns",
+    if geometry.nchw_input:
+        # A stem on the model's NCHW input (an RGB image): in a channel plane
+        # the taps kw..kw+3 of output pixel x are the 4 bytes at x*sw + kw,
+        # so one unaligned 4-byte load is a vpdpbusd operand, whatever the
+        # stride; each kernel row is `span` taps (kw rounded up to 4, the
+        # extra taps with zero weights). The reduction is KH x C x span, read
+        # straight from the padded planes: no gathered copy of the input.
+        c, span = geometry.channels, row_span(geometry)
+        width = -(-max(geometry.width + geometry.pads[1] + geometry.pads[3], (ow - 1) * sw + span) // 16) * 16
+        padded = padded_planes(data, geometry, width, signed)
+        kernel = te.placeholder((o_blocks, kh, 1, c * span // 4, 16, 4), "int8", name="kernel")
+        rkh = te.reduce_axis((0, kh), "rkh")
+        rc = te.reduce_axis((0, c), "rc")
+        rk = te.reduce_axis((0, span), "rk")
+        sums = te.compute(
+            (n, oh, ow, o_blocks * 16),
+            lambda b, y, x, o: te.sum(
+                padded[b, rc, y * sh + rkh, x * sw + rk].astype("int32")
+                * kernel[o // 16, rkh, 0, (rc * span + rk) // 4, o % 16, rk % 4].astype("int32"),
+                axis=[rkh, rc, rk],
+            ),
+            name="conv",
         )
-        kw, sw = 1, 1
     else:
-        c_blocks = -(-geometry.channels // 4)
-        padded = padded_input(data, geometry, c_blocks * 4, signed)
-    kernel = te.placeholder((o_blocks, kh, kw, c_blocks, 16, 4), "int8", name="kernel")
-    rkh = te.reduce_axis((0, kh), "rkh")
-    rkw = te.reduce_axis((0, kw), "rkw")
-    rc = te.reduce_axis((0, c_blocks * 4), "rc")
-    sums = te.compute(
-        (n, oh, ow, o_blocks * 16),
-        lambda b, y, x, o: te.sum(
-            padded[b, y * sh + rkh, x * sw + rkw, rc].astype("int32")
-            * kernel[o // 16, rkh, rkw, rc // 4, o % 16, rc % 4].astype("int32"),
-            axis=[rkh, rkw, rc],
-        ),
-        name="conv",
-    )
+        if uses_width_columns(geometry):
+            # Few NHWC input channels: the kw taps of a row become channels,
+            # [N, H', OW, KW*C] (tap-major: a pixel's C channels, then the
+            # next pixel's, contiguous in memory), and the conv a KH x 1 one over them.
+            c, taps = geometry.channels, kw * geometry.channels
+            c_blocks = -(-taps // 4)
+            padded_rows = padded_input(data, geometry, c, signed)
+            padded = te.compute(
+                (n, padded_rows.shape[1], ow, c_blocks * 4),
+                lambda b, y, x, k: tir.if_then_else(
+                    k < taps, padded_rows[b, y, x * sw + k // c, k % c], tir.const(0, "uint8")),
+                name="columns",
+            )
+            kw, sw = 1, 1
+        else:
+            c_blocks = -(-geometry.channels // 4)
+            padded = padded_input(data, geometry, c_blocks * 4, signed)
+        kernel = te.placeholder((o_blocks, kh, kw, c_blocks, 16, 4), "int8", name="kernel")
+        rkh = te.reduce_axis((0, kh), "rkh")
+        rkw = te.reduce_axis((0, kw), "rkw")
+        rc = te.reduce_axis((0, c_blocks * 4), "rc")
+        sums = te.compute(
+            (n, oh, ow, o_blocks * 16),
+            lambda b, y, x, o: te.sum(
+                padded[b, y * sh + rkh, x * sw + rkw, rc].astype("int32")
+                * kernel[o // 16, rkh, rkw, rc // 4, o % 16, rc % 4].astype("int32"),
+                axis=[rkh, rkw, rc],
+            ),
+            name="conv",
+        )
     arguments = kernel_epilogue.placeholders(epilogue, o_blocks * 16)
     out = kernel_epilogue.apply(sums, epilogue, arguments)
     skips, outputs = [], [out]
@@ -301,13 +341,16 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
     func = te.create_prim_func([data, kernel, *arguments, *skips, *outputs])
     schedule = tvm.s_tir.Schedule(func)
     block = schedule.get_sblock("conv")
-    b, y, x, o, rkh_, rkw_, rc_ = schedule.get_loops(block)
+    # Reductions: KH x KW x C (NHWC) or KH x C x span (NCHW stem); the last
+    # one's groups of 4 are the vpdpbusd's.
+    b, y, x, o, *reductions = schedule.get_loops(block)
     # Register tile: up to OC_BLOCKS blocks of 16 output channels x up to
     # 8 output pixels, one 16-lane accumulator each; every broadcast input
     # word feeds OC_BLOCKS vpdpbusd, every weight vector `tile` of them.
     oc_tile = next(t for t in (OC_BLOCKS, 1) if o_blocks % t == 0)
     oo, oj, oi = schedule.split(o, [None, oc_tile, 16])
-    rco, rci = schedule.split(rc_, [None, 4])
+    rco, rci = schedule.split(reductions[-1], [None, 4])
+    outer_reductions = [*reductions[:-1], rco]
     tile = pixel_tile(ow)
     xo, xi = schedule.split(x, [None, tile])
     pad_block = schedule.get_sblock("padded") if padded is not data else None
@@ -315,29 +358,33 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
         if padded.op.input_tensors[0] is not data:
             schedule.compute_inline(schedule.get_sblock("padded"))
         pad_block = schedule.get_sblock("columns")
-    weight_bytes = o_blocks * 16 * kh * kw * c_blocks * 4
+    weight_bytes = int(np.prod([int(d) for d in kernel.shape]))
     if weight_bytes > CHANNEL_PARALLEL_WEIGHT_BYTES or n * oh < 8:
         # Deep layers: few pixels, many weights. Threads split the output
         # channels, so each weight block is loaded once for all pixels; the
         # (small) padded input is built once, before the parallel loop.
-        schedule.reorder(oo, b, y, xo, rkh_, rkw_, rco, xi, oj, oi, rci)
+        schedule.reorder(oo, b, y, xo, *outer_reductions, xi, oj, oi, rci)
         schedule.parallel(oo)
         tile_loop = xo
     else:
         # Early layers: threads split the output rows; each builds the padded
         # input band of its row itself.
-        schedule.reorder(b, y, xo, oo, rkh_, rkw_, rco, xi, oj, oi, rci)
+        schedule.reorder(b, y, xo, oo, *outer_reductions, xi, oj, oi, rci)
         rows = schedule.fuse(b, y)
         schedule.parallel(rows)
         if pad_block is not None:
-            if kh > 3:  # a band of kh rows per output row would copy each input row kh / sh times
-                pad_n, pad_y = schedule.get_loops(pad_block)[:2]
-                schedule.parallel(schedule.fuse(pad_n, pad_y))
+            # A band of kh rows per output row would copy each input row kh / sh
+            # times; an NCHW stem's planes (a few channels) are cheapest built once.
+            if kh > 3 or geometry.nchw_input:
+                rows_of_pad = schedule.get_loops(pad_block)[:3 if geometry.nchw_input else 2]
+                schedule.parallel(schedule.fuse(*rows_of_pad))
             else:
                 schedule.compute_at(pad_block, rows)
         tile_loop = oo
     if padded.op.name == "columns":
         schedule.unroll(schedule.get_loops(pad_block)[-1])
+    elif geometry.nchw_input:  # a plane row: its width is a multiple of 16
+        schedule.vectorize(schedule.split(schedule.get_loops(pad_block)[-1], [None, 16])[1])
     elif pad_block is not None:
         vectorize_row(schedule, pad_block)
     # The epilogue of one register tile, while its sums are still hot.
@@ -348,7 +395,7 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
         residual_block = schedule.get_sblock(f"residual{index}")
         schedule.reverse_compute_at(residual_block, tile_loop)
         vectorize_channels(schedule, residual_block)
-    init = schedule.decompose_reduction(block, rkh_)
+    init = schedule.decompose_reduction(block, outer_reductions[0])
     schedule.vectorize(schedule.get_loops(init)[-1])
     schedule.unroll(xi)
     schedule.unroll(oj)

@@ -128,19 +128,33 @@ def test_vnni_conv_with_fused_requantize_is_bit_exact(case: str, arithmetic: str
     assert (got[..., out_c:] == 0).all()
 
 
+STEMS = {
+    # name: (channels, height, width, out channels, kernel, stride, pads (t, l, b, r))
+    "7x7-stride2-resnet": (3, 18, 18, 32, 7, 2, (3, 3, 3, 3)),
+    "3x3-stride2-mobilenet": (3, 17, 15, 32, 3, 2, (0, 0, 1, 1)),  # kh <= 3: each row band pads its own planes
+    "5x5-stride1-4ch": (4, 9, 11, 16, 5, 1, (2, 2, 2, 2)),  # a row of 5 taps spans two groups of 4
+    "4x4-stride4-unpadded": (1, 16, 16, 48, 4, 4, (0, 0, 0, 0)),  # patchify: whole groups, no padding taps
+}
+
+
 @pytest.mark.parametrize("signed", [False, True])
-def test_stem_reads_an_nchw_input(signed: bool) -> None:
-    """A 3-channel stem takes the model's quantized NCHW input as it is (no transpose kernel before it)."""
-    geometry = vnni_kernels.ConvGeometry(1, 18, 18, 3, 32, (7, 7), (2, 2), (3, 3, 3, 3), nchw_input=True)
-    weights = RNG.integers(-128, 128, (32, 3, 7, 7)).astype(np.int8)
-    x = RNG.integers(-128 if signed else 0, 128 if signed else 256, (1, 18, 18, 3)).astype(np.int8 if signed else np.uint8)
-    epilogue, bias = epilogue_for(32, weights if signed else None, arithmetic="float32")
+@pytest.mark.parametrize("case", sorted(STEMS))
+def test_stem_reads_an_nchw_input(case: str, signed: bool) -> None:
+    """A stem with few channels takes the model's quantized NCHW input as it is (no transpose kernel
+    before it), reading each row's taps in groups of 4 straight from the padded planes."""
+    c, h, w, out_c, k, stride, pads = STEMS[case]
+    geometry = vnni_kernels.ConvGeometry(1, h, w, c, out_c, (k, k), (stride, stride), pads, nchw_input=True)
+    weights = RNG.integers(-128, 128, (out_c, c, k, k)).astype(np.int8)
+    x = RNG.integers(-128 if signed else 0, 128 if signed else 256, (1, h, w, c)).astype(np.int8 if signed else np.uint8)
+    epilogue, bias = epilogue_for(out_c, weights if signed else None, arithmetic="float32")
     kernel = vnni_kernels.conv2d_nhwc_vnni(geometry, signed, epilogue)
     packed = vnni_kernels.packed_weights_for(geometry, weights)
-    arrays = [x.transpose(0, 3, 1, 2), packed] + [array for array, _ in epilogue.arrays(32)]
+    blocks = packed.shape[0] * 16
+    arrays = [x.transpose(0, 3, 1, 2), packed] + [array for array, _ in epilogue.arrays(blocks)]
     if not host_has_vnni():
         pytest.skip("this CPU has no avx512_vnni (/proc/cpuinfo)")
-    got, _ = run(kernel, "x86-vnni", arrays, (1, *geometry.out_hw, 32), "uint8")
+    got, _ = run(kernel, "x86-vnni", arrays, (1, *geometry.out_hw, blocks), "uint8")
+    got = got[..., :out_c]
     np.testing.assert_array_equal(got, expected(reference_conv(x, weights, geometry), bias, epilogue))
     with pytest.raises(ValueError, match="NCHW input is for stems"):
         vnni_kernels.conv2d_nhwc_vnni(vnni_kernels.ConvGeometry(1, 8, 8, 16, 16, (3, 3), (1, 1), (1,) * 4, True),
