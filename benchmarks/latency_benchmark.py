@@ -142,7 +142,7 @@ def tuned_build(args, work: Path, name: str, relax_module, title: str, log):
     A database already there is applied without tuning again (the cache);
     otherwise one is tuned when `--tune-trials` is given.
     """
-    from hago_ir.tvm_build import CHOICES, build
+    from hago_ir.tvm_build import build
 
     if args.tuning_dir is None and not args.tune_trials:
         return None, None
@@ -160,11 +160,9 @@ def tuned_build(args, work: Path, name: str, relax_module, title: str, log):
                                       "seconds": round(seconds)}) + "\n")
     log(f"{title} {'built from the tuning database' if cached else 'tuned'} in {seconds:.0f} s")
     info = json.loads(record.read_text()) if record.is_file() else None
-    choices_path = directory / CHOICES
-    if info is not None and choices_path.is_file():
-        choices = json.loads(choices_path.read_text()).values()
-        info["kernels"] = len(choices)
-        info["tuned_kept"] = sum(choice["schedule"] == "tuned" for choice in choices)
+    if info is not None:
+        info["kernels"] = len(built.schedule_choices)
+        info["tuned_kept"] = sum(choice["schedule"] == "tuned" for choice in built.schedule_choices)
     return built, info
 
 
@@ -291,7 +289,7 @@ def render(rows: list[dict], skipped: list[str], args, seconds: float) -> str:
                 info = row.get(key)
                 if info:
                     kept = (f" The tuned schedule beat the default one, and is used, for {info['tuned_kept']} of "
-                            f"its {info['kernels']} kernels." if "kernels" in info else "")
+                            f"the {info['kernels']} kernels with a tuning record." if "kernels" in info else "")
                     lines.append(f"- {row['model']}, {what}: at most {info['trials_per_task']} trials per task "
                                  f"(budget {info['trials']}), {info['seconds'] / 60:.0f} min of tuning.{kept}")
         lines.append("A database is made by the same command with `--tune-trials N --trials-per-task K` "

@@ -405,7 +405,7 @@ class _Emitter:
         output channel's weights.
         """
         from hago_ir import depthwise_kernels, vnni_kernels
-        from hago_ir.kernel_epilogue import Epilogue, Requantize
+        from hago_ir.kernel_epilogue import Epilogue
 
         relax = self.relax
         out_c = geometry.out_channels
@@ -418,11 +418,7 @@ class _Emitter:
         if kind == "vnni" and weights.shape[1] < geometry.channels:
             weights = np.pad(weights, [(0, 0), (0, geometry.channels - weights.shape[1]), (0, 0), (0, 0)])
         requantize = self.fused_requantize(op)
-        epilogue = Epilogue(out_c, bias, None if requantize is None else Requantize(
-            tuple(ints(requantize.multiplier)), tuple(ints(requantize.shift)),
-            requantize.qmin.value.data, requantize.qmax.value.data, _dtype_of(requantize.output),
-            requantize.float_multipliers(),
-        ))
+        epilogue = Epilogue(out_c, bias, None if requantize is None else epilogue_requantize(requantize))
         residual: list[tuple[qnn.AddOp, SSAValue, ResidualAdd]] = []
         if kind == "vnni":
             packed = vnni_kernels.packed_weights_for(geometry, weights.astype(np.int8))
@@ -643,6 +639,10 @@ class _Emitter:
     def max_pool2d(self, op: qsim.MaxPool2dOp):
         pads = ints(op.pads)
         nhwc = op.input in self.nhwc
+        readers = [use.operation for use in op.output.uses]
+        if nhwc and ints(op.dilations) == (1, 1) and readers and all(
+                isinstance(r, qnn.RequantizeOp) and (r.axis is None or r.axis.value.data == 1) for r in readers):
+            return self.max_pool2d_requantized(op, readers)
         x, stored = self.padded(op.input) if nhwc else (self.get(op.input), None)
         out = self.emit(self.op.nn.max_pool2d(
             x, pool_size=ints(op.kernel),
@@ -651,6 +651,32 @@ class _Emitter:
             layout="NHWC" if nhwc else "NCHW",
         ))
         return self.keep_nhwc(op.output, out, stored) if nhwc else out
+
+    def max_pool2d_requantized(self, op: qsim.MaxPool2dOp, requantizes: list[qnn.RequantizeOp]):
+        """An NHWC max pool read only by requantizes: one hand kernel writes them all (hago_ir.pool_kernels)."""
+        from hago_ir.kernel_epilogue import Epilogue
+        from hago_ir.pool_kernels import PoolGeometry, max_pool2d_requantized
+
+        relax = self.relax
+        x, stored = self.padded(op.input)
+        n, channels, h, w = self.shape(op.input)
+        out_hw = tuple(shape_of(op.output)[2:])
+        geometry = PoolGeometry(n, h, w, stored, ints(op.kernel), ints(op.strides), ints(op.pads), out_hw)
+        epilogues = tuple(Epilogue(channels, None, epilogue_requantize(r)) for r in requantizes)
+        kernel = max_pool2d_requantized(geometry, _dtype_of(op.input), epilogues)
+        self.kernel_count += 1
+        name = f"max_pool2d_requantized_{self.kernel_count}"
+        gvar = self.builder.add_func(kernel.with_attr("global_symbol", name), name)
+        arguments = [x] + [self.const(array, dtype) for e in epilogues for array, dtype in e.arrays(stored)]
+        shape = (n, *out_hw, stored)
+        types = [relax.TensorType(shape=shape, dtype=e.out_dtype) for e in epilogues]
+        results = self.emit(relax.call_tir(gvar, arguments, types if len(types) > 1 else types[0]))
+        for index, requantize in enumerate(requantizes):
+            # One output is a tensor, several a tuple.
+            result = results if len(requantizes) == 1 else self.emit(relax.TupleGetItem(results, index))
+            self.keep_nhwc(requantize.output, result, stored)
+            self.fused.add(requantize)
+        return None
 
     # ------------------------------------------------------------ float islands
     def float_conv2d(self, op: qsim.Conv2dOp):
@@ -697,6 +723,15 @@ class _Emitter:
             padding=(pads[0], pads[1], pads[2], pads[3]), ceil_mode=bool(op.ceil_mode.value.data),
             count_include_pad=bool(op.count_include_pad.value.data),
         ))
+
+
+def epilogue_requantize(requantize: qnn.RequantizeOp):
+    """A `qnn.requantize` as a hand kernel's fused epilogue computes it (hago_ir.kernel_epilogue)."""
+    from hago_ir.kernel_epilogue import Requantize
+
+    return Requantize(tuple(ints(requantize.multiplier)), tuple(ints(requantize.shift)),
+                      requantize.qmin.value.data, requantize.qmax.value.data, _dtype_of(requantize.output),
+                      requantize.float_multipliers())
 
 
 def to_relax(module: ModuleOp, batch: int = 1, function: str | None = None, vnni: bool = False):

@@ -31,7 +31,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +96,9 @@ def tvm_target(name: str):
 class Build:
     target: str
     executable: object  # tvm.relax.VMExecutable
+    # Tuned builds: the schedule choice of each kernel with a tuning record
+    # (faster_than_default's entries: kernel, tuned_ms, default_ms, schedule).
+    schedule_choices: list[dict] = field(default_factory=list)
 
     def assembly(self) -> str:
         """The generated host assembly (LLVM targets) or device source (CUDA)."""
@@ -141,8 +144,12 @@ class Build:
         return [result.numpy()]
 
 
-def tune(relax_module, target_object, trials: int, tuning_dir: str | Path, trials_per_task: int | None = None):
-    """MetaSchedule-tune (trials > 0) and/or apply the database in `tuning_dir`."""
+def tune(relax_module, target_object, trials: int, tuning_dir: str | Path, trials_per_task: int | None = None,
+         chosen: list[dict] | None = None):
+    """MetaSchedule-tune (trials > 0) and/or apply the database in `tuning_dir`.
+
+    `chosen`, when given, receives the schedule choice of each of the module's tuned kernels.
+    """
     tuning_dir = Path(tuning_dir)
     if trials <= 0 and not (tuning_dir / "database_workload.json").is_file():
         raise HagoError(f"{tuning_dir}: no tuning database there; tune first (a positive trial count)")
@@ -169,19 +176,23 @@ def tune(relax_module, target_object, trials: int, tuning_dir: str | Path, trial
         if (tuning_dir / "database_workload.json").is_file():
             database = ms.database.JSONDatabase(work_dir=str(tuning_dir))
             workloads = [(task.task_name, task.dispatched[0]) for task in tasks]
-            with faster_than_default(workloads, database, target_object, tuning_dir):
+            with faster_than_default(workloads, database, target_object, tuning_dir, chosen):
                 relax_module = relax.transform.MetaScheduleApplyDatabase()(relax_module)
     return relax_module
 
 
-def faster_than_default(workloads: list, database, target_object, tuning_dir: Path):
+def faster_than_default(workloads: list, database, target_object, tuning_dir: Path,
+                        chosen: list[dict] | None = None):
     """A database of the tuned records that beat the default schedule.
 
     `workloads`: (kernel name, IRModule of its PrimFunc) pairs, the tuning
     tasks. Each one's best record and its default schedule (hago_ir.cpu_schedule)
     are built and timed side by side; the outcome is kept in CHOICES, keyed by
-    the kernel and the record, so that later builds do not time them again.
+    the kernel's structural hash and the record's trace, so that later builds
+    do not time them again. `chosen`, when given, receives the choice of each
+    workload that has a record (CHOICES also holds other models' kernels).
     """
+    import tvm_ffi
     from tvm.s_tir import meta_schedule as ms
 
     from hago_ir.cpu_schedule import schedule_function
@@ -194,7 +205,9 @@ def faster_than_default(workloads: list, database, target_object, tuning_dir: Pa
         record = database.query_tuning_record(workload, target_object, "main")
         if record is None:
             continue
-        key = f"{_digest(workload.script())}-{_digest(str(record.trace))}"
+        # Keyed by the kernel's structure: the same kernel in another model (its
+        # blocks named after other Relax variables) shares its record and its choice.
+        key = f"{tvm_ffi.structural_hash(workload):016x}-{_digest(str(record.trace))}"
         if key not in choices:
             tuned = database.query_schedule(workload, target_object, "main").mod["main"]
             tuned_s, default_s = (kernel_seconds(f, target_object)
@@ -202,9 +215,13 @@ def faster_than_default(workloads: list, database, target_object, tuning_dir: Pa
             choices[key] = {"kernel": kernel, "tuned_ms": round(tuned_s * 1e3, 4),
                             "default_ms": round(default_s * 1e3, 4),
                             "schedule": "tuned" if tuned_s < default_s else "default"}
+        if chosen is not None:
+            chosen.append(choices[key])
         if choices[key]["schedule"] == "tuned":
+            # The record's trace names the blocks of the kernel it was tuned on:
+            # it is kept with that kernel (database lookups match the structure).
             kept.commit_tuning_record(ms.database.TuningRecord(
-                trace=record.trace, workload=kept.commit_workload(workload), run_secs=record.run_secs,
+                trace=record.trace, workload=kept.commit_workload(record.workload.mod), run_secs=record.run_secs,
                 target=record.target, args_info=record.args_info))
     if len(choices) > known:  # a build that only reads the choices leaves the directory as it is
         text = json.dumps(choices, indent=1, sort_keys=True) + "\n"
@@ -275,10 +292,11 @@ def build(relax_module, target: str = "x86", tune_trials: int = 0, tuning_dir: s
     import tvm
 
     target_object = tvm_target(target)
+    chosen: list[dict] = []
     if tuning_dir is not None:
         if target == "cuda":
             raise HagoError("tuning is implemented for CPU targets only")
-        relax_module = tune(relax_module, target_object, tune_trials, tuning_dir, trials_per_task)
+        relax_module = tune(relax_module, target_object, tune_trials, tuning_dir, trials_per_task, chosen)
     if target == "cuda":
         from tvm.s_tir import dlight
 
@@ -293,4 +311,4 @@ def build(relax_module, target: str = "x86", tune_trials: int = 0, tuning_dir: s
     from hago_ir.cpu_schedule import cpu_pipeline
 
     return Build(target, tvm.compile(relax_module, target=target_object,
-                                     relax_pipeline=cpu_pipeline(target_object)))
+                                     relax_pipeline=cpu_pipeline(target_object)), chosen)

@@ -532,6 +532,21 @@ def resnet_style_cnn(seed: int = 0) -> onnx.ModelProto:
     return g.build()
 
 
+def resnet_stem_cnn(seed: int = 0) -> onnx.ModelProto:
+    """input [1,3,32,32] -> logits [1,10]: ResNet-18's stem (7x7 stride-2 conv, ReLU,
+    3x3 stride-2 padded max pool), whose pool feeds both a conv and a skip connection."""
+    g = GraphBuilder("resnet_stem_cnn", seed)
+    x = g.input("input", [1, 3, 32, 32])
+    x = g.relu(g.conv_bn(x, "", 3, 16, 7, conv_name="conv1", bn_name="bn1", stride=2, pad=3), "relu1")
+    x = g.node("MaxPool", [x], "maxpool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    x = _basic_block(g, x, "block1.", 16, 16)
+    x = _basic_block(g, x, "block2.", 16, 32, stride=2)
+    x = g.node("GlobalAveragePool", [x], "avgpool")
+    x = g.node("Flatten", [x], "flatten", axis=1)
+    g.output(g.gemm(x, "fc", 32, 10, output="logits"))
+    return g.build()
+
+
 # ---------------------------------------------------------------------------
 # MobileNetV2-style CNN
 # ---------------------------------------------------------------------------

@@ -253,6 +253,47 @@ def test_default_schedule_vectorizes_int8_elementwise_kernels_whole() -> None:
     assert "vpextrb" not in executable.mod.inspect_source("s")
 
 
+POOLS = {
+    # name: (dtype, size, window, stride, pads (t, l, b, r), out size): ResNet's, a ceil-mode one, u8
+    "3x3-stride2-padded-int8": ("int8", 13, 3, 2, (1, 1, 1, 1), 7),
+    "2x2-stride2-ceil-uint8": ("uint8", 9, 2, 2, (0, 0, 1, 1), 5),
+}
+
+
+@pytest.mark.parametrize("case", sorted(POOLS))
+def test_max_pool_with_fused_requantizes_is_bit_exact(case: str) -> None:
+    """One kernel pools and writes each reader's requantize: float32 per-tensor and fixed-point per-channel."""
+    import tvm
+
+    from hago_ir.pool_kernels import PoolGeometry, max_pool2d_requantized
+
+    dtype, size, window, stride, pads, out = POOLS[case]
+    channels = 48
+    info = np.iinfo(dtype)
+    x = RNG.integers(info.min, info.max + 1, (2, size, size, channels)).astype(dtype)
+    epilogues = (
+        Epilogue(channels, None, Requantize((1 << 29,), (30,), -128, 127, "int8", (0.375,))),  # ties: x.5
+        Epilogue(channels, None, Requantize(tuple(int(m) for m in RNG.integers(2**29, 2**30, channels)),
+                                            (31,) * channels, 0, 255, "uint8")),
+    )
+    kernel = max_pool2d_requantized(
+        PoolGeometry(2, size, size, channels, (window, window), (stride, stride), pads, (out, out)), dtype, epilogues)
+    executable = tvm.compile(kernel.with_attr("global_symbol", "main"), target=tvm_target("x86"))
+    arrays = [x] + [array for e in epilogues for array, _ in e.arrays(channels)]
+    arrays += [np.zeros((2, out, out, channels), e.out_dtype) for e in epilogues]
+    tensors = [tvm.runtime.tensor(a) for a in arrays]
+    executable.mod["main"](*tensors)
+    top, left, bottom, right = pads
+    wide = np.pad(x.astype(np.int64), ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=info.min)
+    pooled = np.full((2, out, out, channels), info.min, np.int64)
+    for i in range(window):
+        for j in range(window):
+            pooled = np.maximum(pooled, wide[:, i : i + stride * out : stride, j : j + stride * out : stride])
+    pooled = pooled.transpose(0, 3, 1, 2)  # NCHW, as `expected` takes sums
+    for epilogue, got in zip(epilogues, tensors[-2:]):
+        np.testing.assert_array_equal(got.numpy(), expected(pooled, np.zeros(channels, np.int64), epilogue))
+
+
 def test_tvm_uses_every_core() -> None:
     """TVM sizes its pool to half the hardware threads on x86 (one thread on 2 cores); hago asks for all."""
     import tvm
@@ -303,7 +344,8 @@ def test_tuned_schedules_are_used_only_where_faster(tmp_path, monkeypatch) -> No
     the default schedule. A record of naive loops is timed against the
     default's threads and vectors and dropped; the choice is written to
     schedule_choices.json and read back, not timed again; a faster record is
-    kept and MetaScheduleApplyDatabase applies it."""
+    kept and MetaScheduleApplyDatabase applies it, also to the same kernel
+    with its blocks named otherwise (as in a model whose numbering moved)."""
     import json
 
     import tvm
@@ -328,7 +370,8 @@ def test_tuned_schedules_are_used_only_where_faster(tmp_path, monkeypatch) -> No
 
     def database_with_naive_record():
         naive = tvm.s_tir.Schedule(workload)  # the loops as they are (a record needs one instruction)
-        naive.get_loops(naive.get_child_blocks(naive.get_sblock("root"))[-1])
+        last = naive.get(naive.get_child_blocks(naive.get_sblock("root"))[-1]).name_hint
+        naive.get_loops(naive.get_sblock(last))  # a trace names the blocks it schedules, as tuned ones do
         database = ms.database.MemoryDatabase()
         database.commit_tuning_record(ms.database.TuningRecord(
             trace=naive.trace, workload=database.commit_workload(workload),
@@ -349,8 +392,11 @@ def test_tuned_schedules_are_used_only_where_faster(tmp_path, monkeypatch) -> No
         raise AssertionError("a recorded choice is timed again")
 
     monkeypatch.setattr(tvm_build, "kernel_seconds", must_not_time)
-    kept = tvm_build.faster_than_default([("requantize", workload)], database_with_naive_record(), target, tmp_path)
+    chosen = []
+    kept = tvm_build.faster_than_default([("requantize", workload)], database_with_naive_record(), target, tmp_path,
+                                         chosen)
     assert not kept.get_all_tuning_records()
+    assert chosen == [choice]  # what the build reports
 
     (tmp_path / "elsewhere").mkdir()
     times = iter([1e-3, 2e-3])  # the tuned schedule timed first, then the default one
@@ -359,4 +405,25 @@ def test_tuned_schedules_are_used_only_where_faster(tmp_path, monkeypatch) -> No
                                          tmp_path / "elsewhere")
     assert len(kept.get_all_tuning_records()) == 1
     tuned = applied(kept)
+    assert tuned.attrs[SCHEDULED] and "T.parallel" not in tuned.script()
+
+    # The same kernel in another model, its blocks named after other Relax
+    # variables (a record's trace names the blocks it was tuned on): the
+    # choice made above is found by its structure and the record still applies.
+    import tvm.script
+
+    schedule = tvm.s_tir.Schedule(module[name])
+    text = tvm.IRModule({"main": module[name]}).script()
+    for block in schedule.get_child_blocks(schedule.get_sblock("root")):
+        block_name = schedule.get(block).name_hint
+        text = text.replace(f'"{block_name}"', f'"{block_name}_elsewhere"')
+    renamed = module
+    renamed.update_func(name, tvm.script.from_source(text)["main"])
+    (renamed_task,) = ms.relax_integration.extract_tasks(renamed, target)
+    assert "_elsewhere" in renamed_task.dispatched[0].script()
+    monkeypatch.setattr(tvm_build, "kernel_seconds", must_not_time)
+    kept = tvm_build.faster_than_default([("requantize", renamed_task.dispatched[0])], database_with_naive_record(),
+                                         target, tmp_path / "elsewhere")
+    with target, kept:
+        tuned = relax.transform.MetaScheduleApplyDatabase()(renamed)[name]
     assert tuned.attrs[SCHEDULED] and "T.parallel" not in tuned.script()

@@ -45,6 +45,7 @@ CASES = {
     "mobilenet-relu6-depthwise-vnni": (onnx_models.mobilenetv2_style_cnn, "x86-vnni", 7),
     "mobilenet-int16-accumulation-arm": (onnx_models.mobilenetv2_style_cnn, "arm-a72-i16", 5),
     "resnet-int24-pow2": (onnx_models.resnet_style_cnn, "accel-int24-pow2", 6),
+    "resnet-stem-maxpool-vnni": (onnx_models.resnet_stem_cnn, "x86-vnni", None),
 }
 
 
@@ -275,7 +276,7 @@ def test_real_cnn_realized_accuracy_equals_the_simulated_accuracy() -> None:
     assert simulated_accuracy > 0.85
 
 
-@pytest.mark.parametrize("case", ["resnet-vnni", "mobilenet-relu6-depthwise-vnni"])
+@pytest.mark.parametrize("case", ["resnet-vnni", "mobilenet-relu6-depthwise-vnni", "resnet-stem-maxpool-vnni"])
 def test_vnni_kernels_are_tensorized_and_bit_exact(case: str) -> None:
     """u8 / s8 x s8 -> i32 convs call the hand-scheduled VNNI kernel: `vpdpbusd`, same integers."""
     from hago_ir.relax_backend import to_relax
