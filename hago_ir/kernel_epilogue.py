@@ -105,8 +105,12 @@ def placeholders(epilogue: Epilogue, padded_channels: int):
     return tuple(te.placeholder((padded_channels,), dtype, name=name) for name, dtype in arguments_for(epilogue))
 
 
-def apply(sums, epilogue: Epilogue, arguments, name: str = "epilogue"):
-    """TE: out[..., o] = epilogue(sums[..., o]); channels are the last axis."""
+def apply(sums, epilogue: Epilogue, arguments, name: str = "epilogue", gpu: bool = False):
+    """TE: out[..., o] = epilogue(sums[..., o]); channels are the last axis.
+
+    `gpu`: round the float32 form with nearbyint (CUDA's `nearbyintf`, half
+    to even like `llvm.lrint`, which only LLVM's CPU targets lower).
+    """
     from tvm import te
     from tvm import tirx as tir
 
@@ -123,6 +127,8 @@ def apply(sums, epilogue: Epilogue, arguments, name: str = "epilogue"):
             # then lrint: vcvtps2dq, round half to even like numpy.rint.
             scaled = acc.astype("float32") * arguments[1][o]
             clipped = tir.max(tir.min(scaled, tir.const(q.qmax, "float32")), tir.const(q.qmin, "float32"))
+            if gpu:
+                return tir.nearbyint(clipped).astype(q.dtype)
             return tir.call_llvm_pure_intrin("int32", "llvm.lrint", clipped).astype(q.dtype)
         _, multiplier, shift, rounding, odd_mask = arguments
         product = acc.astype("int64") * multiplier[o].astype("int64")

@@ -258,10 +258,10 @@ def quantize(
         import tempfile
 
         from hago_ir.relax_backend import to_relax
-        from hago_ir.tvm_build import build, uses_vnni
+        from hago_ir.tvm_build import build, kernels_for
 
         realized = parse_module(out_dir / "5-realized.mlir")
-        built = build(to_relax(realized, vnni=uses_vnni(options.target)), options.target)
+        built = build(to_relax(realized, **kernels_for(options.target)), options.target)
         fd, temporary = tempfile.mkstemp(prefix=".model.", suffix=".so", dir=out_dir)
         os.close(fd)
         try:

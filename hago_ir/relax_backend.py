@@ -18,7 +18,9 @@ successor, so every qnn op is spelled in plain Relax ops with explicit dtypes:
 - data movement (reshape, transpose, pad, concat, max_pool2d) on integers as is;
 - for VNNI targets (`vnni=True`), u8 x s8 -> i32 conv2d calls the
   hand-scheduled, `vpdpbusd`-tensorized kernel of hago_ir.vnni_kernels
-  (NHWC activations, weights packed at build time).
+  (NHWC activations, weights packed at build time);
+- for CUDA (`dp4a=True`), s8 x s8 -> i32 conv2d and dense call the
+  `dp4a` kernel of hago_ir.dp4a_kernels (same layouts).
 Float ops left in the model (softmax, ...) are emitted in float32 and are
 therefore close to, not bit-exact with, the float64 interpreter.
 """
@@ -82,12 +84,17 @@ def _dtype_of(value: SSAValue) -> str:
 
 
 class _Emitter:
-    def __init__(self, function: func.FuncOp, batch: int, vnni: bool = False) -> None:
+    def __init__(self, function: func.FuncOp, batch: int, vnni: bool = False, dp4a: bool = False,
+                 dp4a_unscheduled: bool = False) -> None:
         tvm, relax = _tvm()
         self.tvm, self.relax, self.op = tvm, relax, relax.op
         self.function = function
         self.batch = batch
+        if vnni and dp4a:
+            raise HagoError("the VNNI and dp4a kernels are for different targets: ask for one")
         self.vnni = vnni
+        self.dp4a = dp4a
+        self.dp4a_unscheduled = dp4a_unscheduled
         self.kernel_count = 0
         self.builder = relax.BlockBuilder()
         self.values: dict[SSAValue, object] = {}
@@ -247,6 +254,12 @@ class _Emitter:
             self.views[key] = self.emit(make())
         return self.views[key]
 
+    def add_kernel(self, kernel, name: str):
+        """A hand-written PrimFunc into the module, opaque to Relax's operator fusion:
+        it is a whole kernel already (FuseTIR, merging a dp4a kernel's output
+        with the elementwise ops after it, fails on its buffers)."""
+        return self.builder.add_func(kernel.with_attr("global_symbol", name).with_attr("op_pattern", OPAQUE), name)
+
     def keep_nhwc(self, result: SSAValue, value, channels: int | None = None):
         """Record `value` (NHWC, `channels` stored) as `result`'s; returns None for the walk."""
         self.values[result] = value
@@ -359,23 +372,27 @@ class _Emitter:
         return sums
 
     def fast_kernel(self, op: qnn.Conv2dOp | qnn.DenseOp) -> str | None:
-        """"vnni" / "depthwise" when a hand-scheduled kernel computes `op`, else None."""
+        """"vnni" / "depthwise" / "dp4a" when a hand-scheduled kernel computes `op`, else None."""
         accumulator = qnn.element_type(op.output)
+        inputs = ("int8",) if self.dp4a else ("uint8", "int8")  # dp4a.s32.s32: signed words
         if not (
-            self.vnni and _dtype_of(op.input) in ("uint8", "int8") and _dtype_of(op.weight) == "int8"
+            (self.vnni or self.dp4a) and _dtype_of(op.input) in inputs and _dtype_of(op.weight) == "int8"
             and isinstance(accumulator, IntegerType) and accumulator.width.data == 32
             and op.overflow.data == "wrap" and isinstance(op.weight.owner, qnn.ConstantOp)
             and (op.bias is None or isinstance(op.bias.owner, qnn.ConstantOp))
         ):
             return None
+        kind = "dp4a" if self.dp4a else "vnni"
         if isinstance(op, qnn.DenseOp):
-            return "vnni"
+            return kind
         if ints(op.dilations) != (1, 1):
             return None
         groups = op.groups.value.data
         out_channels, per_group = shape_of(op.weight)[:2]
         if groups == 1:
-            return "vnni"
+            return kind
+        if self.dp4a:
+            return None
         if per_group == 1 and groups == shape_of(op.input)[1] == out_channels:
             return "depthwise"
         return None
@@ -399,12 +416,12 @@ class _Emitter:
         result, its stored channel count, the requantize computed in it or
         None; None as the result when `fuse_residual` let the kernel compute the
         `qnn.add`s reading the requantize, whose results are then recorded); the
-        result's channels past geometry.out_channels are padding. Signed
-        (s8) activations are shifted by +128 into u8 inside the kernel; the
-        shift is taken back exactly through the bias: 128 x the sum of each
-        output channel's weights.
+        result's channels past geometry.out_channels are padding. In the VNNI
+        and depthwise kernels, signed (s8) activations are shifted by +128 into
+        u8; the shift is taken back exactly through the bias: 128 x the sum of
+        each output channel's weights. (dp4a multiplies s8 by s8 as they are.)
         """
-        from hago_ir import depthwise_kernels, vnni_kernels
+        from hago_ir import depthwise_kernels, dp4a_kernels, vnni_kernels
         from hago_ir.kernel_epilogue import Epilogue
 
         relax = self.relax
@@ -413,9 +430,9 @@ class _Emitter:
         if op.bias is not None:
             bias += constant_integers(op.bias.owner).reshape(-1)
         signed = _dtype_of(op.input) == "int8"
-        if signed:
+        if signed and kind != "dp4a":
             bias -= 128 * weights.reshape(out_c, -1).sum(axis=1)
-        if kind == "vnni" and weights.shape[1] < geometry.channels:
+        if kind in ("vnni", "dp4a") and weights.shape[1] < geometry.channels:
             weights = np.pad(weights, [(0, 0), (0, geometry.channels - weights.shape[1]), (0, 0), (0, 0)])
         requantize = self.fused_requantize(op)
         epilogue = Epilogue(out_c, bias, None if requantize is None else epilogue_requantize(requantize))
@@ -426,13 +443,18 @@ class _Emitter:
             if fuse_residual and requantize is not None:
                 residual = self.residual_adds(requantize, channels)
             kernel = vnni_kernels.conv2d_nhwc_vnni(geometry, signed, epilogue, tuple(r for _, _, r in residual))
+        elif kind == "dp4a":
+            packed = vnni_kernels.pack_weights(weights.astype(np.int8))
+            channels = packed.shape[0] * 16
+            kernel = (dp4a_kernels.conv2d_nhwc_dp4a_compute if self.dp4a_unscheduled
+                      else dp4a_kernels.conv2d_nhwc_dp4a)(geometry, epilogue)
         else:
             packed = depthwise_kernels.packed_weights_for(geometry, weights.astype(np.int8))
             kernel = depthwise_kernels.depthwise_conv2d_nhwc(geometry, signed, epilogue)
             channels = -(-geometry.channels // 16) * 16
         self.kernel_count += 1
-        name = f"{'conv2d_vnni' if kind == 'vnni' else 'depthwise_conv2d'}_{self.kernel_count}"
-        gvar = self.builder.add_func(kernel.with_attr("global_symbol", name), name)
+        name = f"{KERNEL_NAMES[kind]}_{self.kernel_count}"
+        gvar = self.add_kernel(kernel, name)
         arguments = [x, self.const(packed, "int8")]
         arguments += [self.const(array, dtype) for array, dtype in epilogue.arrays(channels)]
         oh, ow = geometry.out_hw
@@ -518,7 +540,7 @@ class _Emitter:
         return self.accumulate(op, compute)
 
     def dense(self, op: qnn.DenseOp):
-        if self.fast_kernel(op) == "vnni" and len(shape_of(op.input)) == 2:
+        if self.fast_kernel(op) in ("vnni", "dp4a") and len(shape_of(op.input)) == 2:
             return self.fast_dense(op)
 
         def compute(dtype: str):
@@ -528,7 +550,7 @@ class _Emitter:
         return self.accumulate(op, compute)
 
     def fast_dense(self, op: qnn.DenseOp):
-        """dense as a 1x1 conv of an [N, 1, 1, C] image: the VNNI kernel and its epilogue."""
+        """dense as a 1x1 conv of an [N, 1, 1, C] image: the VNNI or dp4a kernel and its epilogue."""
         from hago_ir.vnni_kernels import ConvGeometry
 
         n, c = self.shape(op.input)
@@ -536,7 +558,7 @@ class _Emitter:
         weights = constant_integers(op.weight.owner).reshape(out_c, c, 1, 1)
         x = self.emit(self.op.reshape(self.get(op.input), (n, 1, 1, c)))
         geometry = ConvGeometry(n, 1, 1, c, out_c, (1, 1), (1, 1), (0, 0, 0, 0))
-        out, channels, requantize = self.fast_kernel_call(op, "vnni", x, geometry, weights)
+        out, channels, requantize = self.fast_kernel_call(op, self.fast_kernel(op), x, geometry, weights)
         if channels != out_c:
             out = self.emit(self.op.strided_slice(out, axes=[3], begin=[0], end=[out_c]))
         result = op.output if requantize is None else requantize.output
@@ -640,7 +662,7 @@ class _Emitter:
         pads = ints(op.pads)
         nhwc = op.input in self.nhwc
         readers = [use.operation for use in op.output.uses]
-        if nhwc and ints(op.dilations) == (1, 1) and readers and all(
+        if self.vnni and nhwc and ints(op.dilations) == (1, 1) and readers and all(
                 isinstance(r, qnn.RequantizeOp) and (r.axis is None or r.axis.value.data == 1) for r in readers):
             return self.max_pool2d_requantized(op, readers)
         x, stored = self.padded(op.input) if nhwc else (self.get(op.input), None)
@@ -666,7 +688,7 @@ class _Emitter:
         kernel = max_pool2d_requantized(geometry, _dtype_of(op.input), epilogues)
         self.kernel_count += 1
         name = f"max_pool2d_requantized_{self.kernel_count}"
-        gvar = self.builder.add_func(kernel.with_attr("global_symbol", name), name)
+        gvar = self.add_kernel(kernel, name)
         arguments = [x] + [self.const(array, dtype) for e in epilogues for array, dtype in e.arrays(stored)]
         shape = (n, *out_hw, stored)
         types = [relax.TensorType(shape=shape, dtype=e.out_dtype) for e in epilogues]
@@ -734,16 +756,27 @@ def epilogue_requantize(requantize: qnn.RequantizeOp):
                       requantize.float_multipliers())
 
 
-def to_relax(module: ModuleOp, batch: int = 1, function: str | None = None, vnni: bool = False):
+OPAQUE = 8  # Relax's op_pattern for kernels that fusion leaves alone
+# The PrimFunc names of the hand-scheduled kernels (profiles group them by these).
+KERNEL_NAMES = {"vnni": "conv2d_vnni", "depthwise": "depthwise_conv2d", "dp4a": "conv2d_dp4a"}
+
+
+def to_relax(module: ModuleOp, batch: int = 1, function: str | None = None, vnni: bool = False,
+             dp4a: bool = False, dp4a_unscheduled: bool = False):
     """The realized module as a TVM Relax IRModule with one function, `main`.
 
     `batch` replaces the module's batch dimension (1 for imported models), so
     that many samples run through one call. With `vnni`, u8 x s8 -> i32 conv2d
     ops call the hand-scheduled AVX-512 VNNI kernel (hago_ir.vnni_kernels);
     the module then only builds for a VNNI target (x86-vnni, or x86 on a VNNI host).
+    With `dp4a`, s8 x s8 -> i32 conv2d and dense call the CUDA `dp4a` kernel
+    (hago_ir.dp4a_kernels); the module then builds for `cuda` only. With
+    `dp4a_unscheduled` too, those calls get the kernels' computations
+    unscheduled instead, which build for any target: how a machine without a
+    GPU checks the emission bit for bit.
     """
     function_op = find_function(module, function)
     for arg in function_op.body.block.args:
         if not isinstance(arg.type, TensorType):
             raise HagoError("every function argument must be a tensor")
-    return _Emitter(function_op, batch, vnni).run()
+    return _Emitter(function_op, batch, vnni, dp4a, dp4a_unscheduled).run()

@@ -9,11 +9,12 @@ After emission (hago_ir.relax_backend). `hago build` and the Python API call
 - `aarch64`: Raspberry Pi 4 (Cortex-A72, NEON), cross-compiled; the shared
   library is linked with Debian's `aarch64-linux-gnu-gcc`
   (scripts/install_cross_toolchain.sh installs it);
-- `cuda`: CUDA through TVM's default GPU schedules (dlight); compiled with nvcc
+- `cuda`: CUDA (sm_80); int8 conv2d / dense on `dp4a` (hago_ir.dp4a_kernels),
+  the rest through TVM's default GPU schedules (dlight); compiled with nvcc
   even where no GPU is present.
-Untuned builds use TVM's default schedules (naive loops on CPU), except the
-hand-scheduled VNNI conv2d kernels that `to_relax(..., vnni=uses_vnni(target))`
-puts in (hago_ir.vnni_kernels). With
+Untuned builds use hago's default schedules (hago_ir.cpu_schedule), except the
+hand-scheduled kernels that `to_relax(..., **kernels_for(target))` puts in
+(VNNI, depthwise and max pool kernels on x86 VNNI hosts, dp4a on CUDA). With
 `tune_trials > 0` MetaSchedule tunes every kernel (xgboost cost model) and
 records the results in a JSON database in `tuning_dir`, keyed by workload and
 target; a later build with the same `tuning_dir` and `tune_trials=0` applies
@@ -53,6 +54,11 @@ def host_has_vnni() -> bool:
 def uses_vnni(target: str) -> bool:
     """Whether builds for `target` get the hand-scheduled VNNI conv2d kernels."""
     return target == "x86-vnni" or (target == "x86" and host_has_vnni())
+
+
+def kernels_for(target: str) -> dict[str, bool]:
+    """The hand-scheduled kernels a build for `target` gets: keyword arguments of relax_backend.to_relax."""
+    return {"vnni": uses_vnni(target), "dp4a": target == "cuda"}
 
 
 def usable_cores() -> int:
@@ -102,18 +108,17 @@ class Build:
 
     def assembly(self) -> str:
         """The generated host assembly (LLVM targets) or device source (CUDA)."""
-        module = self.executable.mod
         sources = []
-        for imported in module.imports:
-            formats = imported.get_write_formats()
-            kind = imported.kind
-            if kind == "llvm":
-                sources.append(imported.inspect_source("s"))
-            elif "cu" in formats or kind == "cuda":
-                sources.append(imported.inspect_source("cu") if "cu" in formats else imported.inspect_source())
-            for nested in imported.imports:
-                if nested.kind == "cuda":
-                    sources.append(nested.inspect_source("cu"))
+
+        def collect(module) -> None:
+            for imported in module.imports:
+                if imported.kind == "llvm":
+                    sources.append(imported.inspect_source("s"))
+                elif imported.kind == "cuda":
+                    sources.append(imported.inspect_source(""))  # the CUDA C that nvcc compiled
+                collect(imported)
+
+        collect(self.executable.mod)
         return "\n".join(sources)
 
     def export(self, path: str | Path) -> None:

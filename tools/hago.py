@@ -35,14 +35,14 @@ from hago_ir.model_io import load_module, write_atomically
 
 def _build(args: argparse.Namespace) -> int:
     from hago_ir.relax_backend import to_relax
-    from hago_ir.tvm_build import build, uses_vnni
+    from hago_ir.tvm_build import build, kernels_for
 
     module = load_module(args.module)
     if not any(op.dialect_name() == "qnn" for op in module.walk()):
         raise HagoError(f"{args.module}: not a realized module (no qnn op): run hago-realize first")
     if any(op.name == "qsim.simulated_quantize" for op in module.walk()):
         raise HagoError(f"{args.module}: still has simulated quantize ops: run hago-realize first")
-    relax_module = to_relax(module, vnni=uses_vnni(args.target))
+    relax_module = to_relax(module, **kernels_for(args.target))
     if args.relax:
         text = relax_module.script()
         write_atomically(args.relax, lambda handle: handle.write(text))

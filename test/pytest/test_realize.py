@@ -46,6 +46,7 @@ CASES = {
     "mobilenet-int16-accumulation-arm": (onnx_models.mobilenetv2_style_cnn, "arm-a72-i16", 5),
     "resnet-int24-pow2": (onnx_models.resnet_style_cnn, "accel-int24-pow2", 6),
     "resnet-stem-maxpool-vnni": (onnx_models.resnet_stem_cnn, "x86-vnni", None),
+    "resnet-stem-dp4a": (onnx_models.resnet_stem_cnn, "cuda-dp4a", None),
 }
 
 
