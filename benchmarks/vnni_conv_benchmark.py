@@ -78,8 +78,10 @@ def main() -> int:
         else:
             expected = requantize_integers(reference, np.array(multiplier)[column], np.array(shift)[column], 0, 255)
         timer = executable.mod.time_evaluator("main", tvm.cpu(), number=20, repeat=7)
+        seconds = float(np.median(timer(*tensors).results))
         print(f"  {label}: bit-exact with numpy: {np.array_equal(got, expected)}; "
-              f"median latency {1000 * float(np.median(timer(*tensors).results)):.3f} ms")
+              f"median latency {1000 * seconds:.3f} ms, {o * c * k * k * h * h / seconds / 1e9:.0f} GMAC/s "
+              "(the peak: benchmarks/vnni_peak.py)")
     return 0
 
 
