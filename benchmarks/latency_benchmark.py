@@ -123,7 +123,8 @@ def profile_lines(title: str, profile: list[tuple[str, float, int]], top: int = 
     kinds: dict[str, float] = {}
     for name, ms, _ in profile:
         kind = ("depthwise conv kernels" if name.startswith("depthwise") else "VNNI conv / dense kernels"
-                if name.startswith("conv2d_vnni") else "VM (allocations, ...)" if name.startswith("vm.")
+                if name.startswith("conv2d_vnni") else "max pool + requantize kernels"
+                if name.startswith("max_pool2d_requantized") else "VM (allocations, ...)" if name.startswith("vm.")
                 else "fused default-scheduled kernels")
         kinds[kind] = kinds.get(kind, 0.0) + ms
     total = sum(kinds.values())

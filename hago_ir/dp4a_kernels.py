@@ -35,7 +35,7 @@ from __future__ import annotations
 from hago_ir import kernel_epilogue
 from hago_ir.cpu_schedule import SCHEDULED
 from hago_ir.kernel_epilogue import Epilogue
-from hago_ir.vnni_kernels import ConvGeometry
+from hago_ir.vnni_kernels import ConvGeometry, packed_conv_sums
 
 DP4A_INTRIN = "hago_dp4a_s8s8s32"
 # Per thread: up to this many neighbouring output pixels x 4 output channels.
@@ -116,19 +116,7 @@ def conv2d_nhwc_dp4a_compute(geometry: ConvGeometry, epilogue: Epilogue):
                 data[b, y - top, x - left, k], tir.const(0, "int8")),
             name="padded",
         )
-    kernel = te.placeholder((o_blocks, kh, kw, c_blocks, 16, 4), "int8", name="kernel")
-    rkh = te.reduce_axis((0, kh), "rkh")
-    rkw = te.reduce_axis((0, kw), "rkw")
-    rc = te.reduce_axis((0, c_blocks * 4), "rc")
-    sums = te.compute(
-        (n, oh, ow, o_blocks * 16),
-        lambda b, y, x, o: te.sum(
-            padded[b, y * sh + rkh, x * sw + rkw, rc].astype("int32")
-            * kernel[o // 16, rkh, rkw, rc // 4, o % 16, rc % 4].astype("int32"),
-            axis=[rkh, rkw, rc],
-        ),
-        name="conv",
-    )
+    kernel, sums = packed_conv_sums(padded, (n, oh, ow, o_blocks * 16), (kh, kw), (sh, sw))
     arguments = kernel_epilogue.placeholders(epilogue, o_blocks * 16)
     out = kernel_epilogue.apply(sums, epilogue, arguments, gpu=True)
     return te.create_prim_func([data, kernel, *arguments, out])

@@ -184,6 +184,31 @@ def padded_input(data, geometry: ConvGeometry, channels: int, signed: bool, name
     return te.compute((geometry.batch, h + top + bottom, w + left + right, channels), value, name=name)
 
 
+def packed_conv_sums(padded, out_shape: tuple[int, int, int, int], kernel: tuple[int, int],
+                     strides: tuple[int, int]):
+    """TE: (packed weights placeholder, int32 sums "conv") of a conv over an NHWC input
+    already padded (spatially, and to whole groups of 4 channels): `out_shape` is
+    [N, OH, OW, O16*16], the weights pack_weights' [O/16, KH, KW, C/4, 16, 4]."""
+    from tvm import te
+
+    (kh, kw), (sh, sw) = kernel, strides
+    o_blocks, c_blocks = out_shape[3] // 16, int(padded.shape[3]) // 4
+    weights = te.placeholder((o_blocks, kh, kw, c_blocks, 16, 4), "int8", name="kernel")
+    rkh = te.reduce_axis((0, kh), "rkh")
+    rkw = te.reduce_axis((0, kw), "rkw")
+    rc = te.reduce_axis((0, c_blocks * 4), "rc")
+    sums = te.compute(
+        out_shape,
+        lambda b, y, x, o: te.sum(
+            padded[b, y * sh + rkh, x * sw + rkw, rc].astype("int32")
+            * weights[o // 16, rkh, rkw, rc // 4, o % 16, rc % 4].astype("int32"),
+            axis=[rkh, rkw, rc],
+        ),
+        name="conv",
+    )
+    return weights, sums
+
+
 def pixel_tile(width: int) -> int:
     """The most neighbouring output pixels (at most PIXEL_TILE) that divide a row of `width`."""
     return next(t for t in range(PIXEL_TILE, 0, -1) if width % t == 0)
@@ -318,19 +343,7 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
         else:
             c_blocks = -(-geometry.channels // 4)
             padded = padded_input(data, geometry, c_blocks * 4, signed)
-        kernel = te.placeholder((o_blocks, kh, kw, c_blocks, 16, 4), "int8", name="kernel")
-        rkh = te.reduce_axis((0, kh), "rkh")
-        rkw = te.reduce_axis((0, kw), "rkw")
-        rc = te.reduce_axis((0, c_blocks * 4), "rc")
-        sums = te.compute(
-            (n, oh, ow, o_blocks * 16),
-            lambda b, y, x, o: te.sum(
-                padded[b, y * sh + rkh, x * sw + rkw, rc].astype("int32")
-                * kernel[o // 16, rkh, rkw, rc // 4, o % 16, rc % 4].astype("int32"),
-                axis=[rkh, rkw, rc],
-            ),
-            name="conv",
-        )
+        kernel, sums = packed_conv_sums(padded, (n, oh, ow, o_blocks * 16), (kh, kw), (sh, sw))
     arguments = kernel_epilogue.placeholders(epilogue, o_blocks * 16)
     out = kernel_epilogue.apply(sums, epilogue, arguments)
     skips, outputs = [], [out]

@@ -518,6 +518,14 @@ def _basic_block(
     return g.relu(y, prefix + "relu2")
 
 
+def _pooled_logits(g: GraphBuilder, x: str, channels: int) -> onnx.ModelProto:
+    """The ResNets' head: global average pool, flatten, fc to 10 logits; the built model."""
+    x = g.node("GlobalAveragePool", [x], "avgpool")
+    x = g.node("Flatten", [x], "flatten", axis=1)
+    g.output(g.gemm(x, "fc", channels, 10, output="logits"))
+    return g.build()
+
+
 def resnet_style_cnn(seed: int = 0) -> onnx.ModelProto:
     """input [1,3,32,32] -> logits [1,10]; BatchNorm nodes are left unfolded."""
     g = GraphBuilder("resnet_style_cnn", seed)
@@ -526,10 +534,7 @@ def resnet_style_cnn(seed: int = 0) -> onnx.ModelProto:
     x = _basic_block(g, x, "block1.", 16, 16)
     x = _basic_block(g, x, "block2.", 16, 16)
     x = _basic_block(g, x, "block3.", 16, 32, stride=2)
-    x = g.node("GlobalAveragePool", [x], "avgpool")
-    x = g.node("Flatten", [x], "flatten", axis=1)
-    g.output(g.gemm(x, "fc", 32, 10, output="logits"))
-    return g.build()
+    return _pooled_logits(g, x, 32)
 
 
 def resnet_stem_cnn(seed: int = 0) -> onnx.ModelProto:
@@ -541,10 +546,7 @@ def resnet_stem_cnn(seed: int = 0) -> onnx.ModelProto:
     x = g.node("MaxPool", [x], "maxpool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
     x = _basic_block(g, x, "block1.", 16, 16)
     x = _basic_block(g, x, "block2.", 16, 32, stride=2)
-    x = g.node("GlobalAveragePool", [x], "avgpool")
-    x = g.node("Flatten", [x], "flatten", axis=1)
-    g.output(g.gemm(x, "fc", 32, 10, output="logits"))
-    return g.build()
+    return _pooled_logits(g, x, 32)
 
 
 # ---------------------------------------------------------------------------
