@@ -50,10 +50,11 @@ class Epilogue:
     channels: int
     bias: np.ndarray | None = None  # int64 per channel (the accumulator's bias, exact)
     requantize: Requantize | None = None
+    accumulator: str = "int32"  # the sums' dtype, which the bias wraps to (int16 on arm-a72-i16)
 
     @property
     def out_dtype(self) -> str:
-        return self.requantize.dtype if self.requantize else "int32"
+        return self.requantize.dtype if self.requantize else self.accumulator
 
     @property
     def in_float32(self) -> bool:
@@ -64,13 +65,14 @@ class Epilogue:
         bias = np.zeros(padded_channels, dtype=np.int64)
         if self.bias is not None:
             bias[: self.channels] = self.bias
-        # int32 wrap of the bias is what adding it to the int32 accumulator does.
-        wrapped = ((bias + 2**31) % 2**32 - 2**31).astype(np.int32)
+        # Wrapping the bias to the accumulator's width is what adding it to the sums does.
+        half = 2 ** (np.iinfo(self.accumulator).bits - 1)
+        wrapped = ((bias + half) % (2 * half) - half).astype(self.accumulator)
         if self.in_float32:
             factor = np.ones(padded_channels, dtype=np.float32)  # padding channels: clip(0)
             factor[: self.channels] = np.broadcast_to(np.array(self.requantize.float_multiplier, np.float32),
                                                       self.channels)
-            return [(wrapped, "int32"), (factor, "float32")]
+            return [(wrapped, self.accumulator), (factor, "float32")]
         multiplier = np.ones(padded_channels, dtype=np.int64)
         shift = np.zeros(padded_channels, dtype=np.int64)
         if self.requantize is not None:
@@ -81,22 +83,21 @@ class Epilogue:
         # Round half to even: (p + 2^(s-1) - 1 + ((p >> s) & 1)) >> s, nothing to add when s = 0.
         rounding = np.where(shift > 0, (np.int64(1) << np.maximum(shift - 1, 0)) - 1, 0)
         odd_mask = (shift > 0).astype(np.int64)
-        return [(wrapped, "int32"), (multiplier.astype(np.int32), "int32"), (shift, "int64"),
+        return [(wrapped, self.accumulator), (multiplier.astype(np.int32), "int32"), (shift, "int64"),
                 (rounding, "int64"), (odd_mask, "int64")]
 
 
-# Per output channel. The multiplier is below 2^31, so int32 holds it. (A
-# float64 form of the fixed-point arithmetic, exact where |sum| * m < 2^53,
-# was measured too: faster on a 24 -> 144 1x1 conv, slower on 144 -> 24 and
-# 3x3 64 -> 64; not kept.)
-FIXED_POINT_ARGUMENTS = (("bias", "int32"), ("multiplier", "int32"), ("shift", "int64"),
-                         ("rounding", "int64"), ("odd_mask", "int64"))
-FLOAT32_ARGUMENTS = (("bias", "int32"), ("factor", "float32"))
+# Per output channel, after the bias (in the accumulator's dtype). The
+# multiplier is below 2^31, so int32 holds it. (A float64 form of the
+# fixed-point arithmetic, exact where |sum| * m < 2^53, was measured too:
+# faster on a 24 -> 144 1x1 conv, slower on 144 -> 24 and 3x3 64 -> 64; not kept.)
+FIXED_POINT_ARGUMENTS = (("multiplier", "int32"), ("shift", "int64"), ("rounding", "int64"), ("odd_mask", "int64"))
+FLOAT32_ARGUMENTS = (("factor", "float32"),)
 
 
 def arguments_for(epilogue: Epilogue) -> tuple[tuple[str, str], ...]:
     """(name, dtype) of the per-channel kernel arguments, in order."""
-    return FLOAT32_ARGUMENTS if epilogue.in_float32 else FIXED_POINT_ARGUMENTS
+    return (("bias", epilogue.accumulator),) + (FLOAT32_ARGUMENTS if epilogue.in_float32 else FIXED_POINT_ARGUMENTS)
 
 
 def placeholders(epilogue: Epilogue, padded_channels: int):
@@ -118,7 +119,7 @@ def apply(sums, epilogue: Epilogue, arguments, name: str = "epilogue", gpu: bool
 
     def compute(*index):
         o = index[-1]
-        acc = sums(*index) + bias[o]  # int32: wraps as the accumulator does
+        acc = sums(*index) + bias[o]  # in the accumulator's dtype: wraps as it does
         if epilogue.requantize is None:
             return acc
         q = epilogue.requantize

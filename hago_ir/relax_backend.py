@@ -20,7 +20,9 @@ successor, so every qnn op is spelled in plain Relax ops with explicit dtypes:
   hand-scheduled, `vpdpbusd`-tensorized kernel of hago_ir.vnni_kernels
   (NHWC activations, weights packed at build time);
 - for CUDA (`dp4a=True`), s8 x s8 -> i32 conv2d and dense call the
-  `dp4a` kernel of hago_ir.dp4a_kernels (same layouts).
+  `dp4a` kernel of hago_ir.dp4a_kernels (same layouts);
+- for aarch64 (`neon=True`), s8 x s8 -> i16 conv2d and dense call the
+  `smlal` kernel of hago_ir.neon_kernels (NHWC too).
 Float ops left in the model (softmax, ...) are emitted in float32 and are
 therefore close to, not bit-exact with, the float64 interpreter.
 """
@@ -85,15 +87,16 @@ def _dtype_of(value: SSAValue) -> str:
 
 class _Emitter:
     def __init__(self, function: func.FuncOp, batch: int, vnni: bool = False, dp4a: bool = False,
-                 dp4a_unscheduled: bool = False) -> None:
+                 dp4a_unscheduled: bool = False, neon: bool = False) -> None:
         tvm, relax = _tvm()
         self.tvm, self.relax, self.op = tvm, relax, relax.op
         self.function = function
         self.batch = batch
-        if vnni and dp4a:
-            raise HagoError("the VNNI and dp4a kernels are for different targets: ask for one")
+        if vnni + dp4a + neon > 1:
+            raise HagoError("the VNNI, dp4a and NEON kernels are for different targets: ask for one")
         self.vnni = vnni
         self.dp4a = dp4a
+        self.neon = neon
         self.dp4a_unscheduled = dp4a_unscheduled
         self.kernel_count = 0
         self.builder = relax.BlockBuilder()
@@ -372,17 +375,17 @@ class _Emitter:
         return sums
 
     def fast_kernel(self, op: qnn.Conv2dOp | qnn.DenseOp) -> str | None:
-        """"vnni" / "depthwise" / "dp4a" when a hand-scheduled kernel computes `op`, else None."""
+        """"vnni" / "depthwise" / "dp4a" / "neon" / "neon_depthwise" when a hand-scheduled kernel computes `op`, else None."""
         accumulator = qnn.element_type(op.output)
-        inputs = ("int8",) if self.dp4a else ("uint8", "int8")  # dp4a.s32.s32: signed words
+        inputs = ("int8",) if self.dp4a or self.neon else ("uint8", "int8")  # dp4a.s32.s32, smlal: signed
         if not (
-            (self.vnni or self.dp4a) and _dtype_of(op.input) in inputs and _dtype_of(op.weight) == "int8"
-            and isinstance(accumulator, IntegerType) and accumulator.width.data == 32
+            (self.vnni or self.dp4a or self.neon) and _dtype_of(op.input) in inputs and _dtype_of(op.weight) == "int8"
+            and isinstance(accumulator, IntegerType) and accumulator.width.data == (16 if self.neon else 32)
             and op.overflow.data == "wrap" and isinstance(op.weight.owner, qnn.ConstantOp)
             and (op.bias is None or isinstance(op.bias.owner, qnn.ConstantOp))
         ):
             return None
-        kind = "dp4a" if self.dp4a else "vnni"
+        kind = "dp4a" if self.dp4a else "neon" if self.neon else "vnni"
         if isinstance(op, qnn.DenseOp):
             return kind
         if ints(op.dilations) != (1, 1):
@@ -391,11 +394,9 @@ class _Emitter:
         out_channels, per_group = shape_of(op.weight)[:2]
         if groups == 1:
             return kind
-        if self.dp4a:
+        if kind == "dp4a" or not (per_group == 1 and groups == shape_of(op.input)[1] == out_channels):
             return None
-        if per_group == 1 and groups == shape_of(op.input)[1] == out_channels:
-            return "depthwise"
-        return None
+        return "neon_depthwise" if kind == "neon" else "depthwise"
 
     def fused_requantize(self, op: qnn.Conv2dOp | qnn.DenseOp) -> qnn.RequantizeOp | None:
         """The requantize that is the op's only reader, computed in the kernel's epilogue."""
@@ -419,9 +420,9 @@ class _Emitter:
         result's channels past geometry.out_channels are padding. In the VNNI
         and depthwise kernels, signed (s8) activations are shifted by +128 into
         u8; the shift is taken back exactly through the bias: 128 x the sum of
-        each output channel's weights. (dp4a multiplies s8 by s8 as they are.)
+        each output channel's weights. (dp4a and smlal multiply s8 by s8 as they are.)
         """
-        from hago_ir import depthwise_kernels, dp4a_kernels, vnni_kernels
+        from hago_ir import depthwise_kernels, dp4a_kernels, neon_kernels, vnni_kernels
         from hago_ir.kernel_epilogue import Epilogue
 
         relax = self.relax
@@ -430,12 +431,13 @@ class _Emitter:
         if op.bias is not None:
             bias += constant_integers(op.bias.owner).reshape(-1)
         signed = _dtype_of(op.input) == "int8"
-        if signed and kind != "dp4a":
+        if signed and kind in ("vnni", "depthwise"):
             bias -= 128 * weights.reshape(out_c, -1).sum(axis=1)
-        if kind in ("vnni", "dp4a") and weights.shape[1] < geometry.channels:
+        if kind in ("vnni", "dp4a", "neon") and weights.shape[1] < geometry.channels:
             weights = np.pad(weights, [(0, 0), (0, geometry.channels - weights.shape[1]), (0, 0), (0, 0)])
         requantize = self.fused_requantize(op)
-        epilogue = Epilogue(out_c, bias, None if requantize is None else epilogue_requantize(requantize))
+        epilogue = Epilogue(out_c, bias, None if requantize is None else epilogue_requantize(requantize),
+                            accumulator=_dtype_of(op.output))
         residual: list[tuple[qnn.AddOp, SSAValue, ResidualAdd]] = []
         if kind == "vnni":
             packed = vnni_kernels.packed_weights_for(geometry, weights.astype(np.int8))
@@ -443,6 +445,14 @@ class _Emitter:
             if fuse_residual and requantize is not None:
                 residual = self.residual_adds(requantize, channels)
             kernel = vnni_kernels.conv2d_nhwc_vnni(geometry, signed, epilogue, tuple(r for _, _, r in residual))
+        elif kind == "neon":
+            packed = neon_kernels.pack_weights(weights.astype(np.int8))
+            channels = packed.shape[0] * neon_kernels.LANES
+            kernel = neon_kernels.conv2d_nhwc_i16(geometry, epilogue)
+        elif kind == "neon_depthwise":
+            packed = neon_kernels.pack_depthwise_weights(weights.astype(np.int8), geometry.channels)
+            channels = packed.shape[0] * neon_kernels.LANES
+            kernel = neon_kernels.conv2d_nhwc_i16(geometry, epilogue, depthwise=True)
         elif kind == "dp4a":
             packed = vnni_kernels.pack_weights(weights.astype(np.int8))
             channels = packed.shape[0] * 16
@@ -540,7 +550,7 @@ class _Emitter:
         return self.accumulate(op, compute)
 
     def dense(self, op: qnn.DenseOp):
-        if self.fast_kernel(op) in ("vnni", "dp4a") and len(shape_of(op.input)) == 2:
+        if self.fast_kernel(op) in ("vnni", "dp4a", "neon") and len(shape_of(op.input)) == 2:
             return self.fast_dense(op)
 
         def compute(dtype: str):
@@ -550,7 +560,7 @@ class _Emitter:
         return self.accumulate(op, compute)
 
     def fast_dense(self, op: qnn.DenseOp):
-        """dense as a 1x1 conv of an [N, 1, 1, C] image: the VNNI or dp4a kernel and its epilogue."""
+        """dense as a 1x1 conv of an [N, 1, 1, C] image: the VNNI, dp4a or NEON kernel and its epilogue."""
         from hago_ir.vnni_kernels import ConvGeometry
 
         n, c = self.shape(op.input)
@@ -662,7 +672,7 @@ class _Emitter:
         pads = ints(op.pads)
         nhwc = op.input in self.nhwc
         readers = [use.operation for use in op.output.uses]
-        if self.vnni and nhwc and ints(op.dilations) == (1, 1) and readers and all(
+        if (self.vnni or self.neon) and nhwc and ints(op.dilations) == (1, 1) and readers and all(
                 isinstance(r, qnn.RequantizeOp) and (r.axis is None or r.axis.value.data == 1) for r in readers):
             return self.max_pool2d_requantized(op, readers)
         x, stored = self.padded(op.input) if nhwc else (self.get(op.input), None)
@@ -758,11 +768,12 @@ def epilogue_requantize(requantize: qnn.RequantizeOp):
 
 OPAQUE = 8  # Relax's op_pattern for kernels that fusion leaves alone
 # The PrimFunc names of the hand-scheduled kernels (profiles group them by these).
-KERNEL_NAMES = {"vnni": "conv2d_vnni", "depthwise": "depthwise_conv2d", "dp4a": "conv2d_dp4a"}
+KERNEL_NAMES = {"vnni": "conv2d_vnni", "depthwise": "depthwise_conv2d", "dp4a": "conv2d_dp4a",
+                "neon": "conv2d_neon", "neon_depthwise": "depthwise_conv2d_neon"}
 
 
 def to_relax(module: ModuleOp, batch: int = 1, function: str | None = None, vnni: bool = False,
-             dp4a: bool = False, dp4a_unscheduled: bool = False):
+             dp4a: bool = False, dp4a_unscheduled: bool = False, neon: bool = False):
     """The realized module as a TVM Relax IRModule with one function, `main`.
 
     `batch` replaces the module's batch dimension (1 for imported models), so
@@ -773,10 +784,12 @@ def to_relax(module: ModuleOp, batch: int = 1, function: str | None = None, vnni
     (hago_ir.dp4a_kernels); the module then builds for `cuda` only. With
     `dp4a_unscheduled` too, those calls get the kernels' computations
     unscheduled instead, which build for any target: how a machine without a
-    GPU checks the emission bit for bit.
+    GPU checks the emission bit for bit. With `neon`, s8 x s8 -> i16 conv2d and
+    dense call the NEON `smlal` kernel (hago_ir.neon_kernels): plain TensorIR,
+    so the module builds for aarch64 and x86 alike.
     """
     function_op = find_function(module, function)
     for arg in function_op.body.block.args:
         if not isinstance(arg.type, TensorType):
             raise HagoError("every function argument must be a tensor")
-    return _Emitter(function_op, batch, vnni, dp4a, dp4a_unscheduled).run()
+    return _Emitter(function_op, batch, vnni, dp4a, dp4a_unscheduled, neon).run()

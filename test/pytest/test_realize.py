@@ -234,10 +234,10 @@ def test_onnx_qdq_export_of_a_transformer_block() -> None:
 
 def test_aarch64_build_uses_int16_multiply_accumulate(tmp_path: Path) -> None:
     from hago_ir.relax_backend import to_relax
-    from hago_ir.tvm_build import build
+    from hago_ir.tvm_build import build, kernels_for
 
     _, realized = realized_pair("mobilenet-int16-accumulation-arm")
-    built = build(to_relax(realized), "aarch64")
+    built = build(to_relax(realized, **kernels_for("aarch64")), "aarch64")  # as `hago build` emits it
     assembly = built.assembly()
     assert re.search(r"\bsmlal2?\s+v\d+\.8h", assembly), "no smlal on .8h lanes in the aarch64 build"
     if shutil.which("aarch64-linux-gnu-gcc") is None:
