@@ -89,22 +89,29 @@ def test_neon_kernel_is_bit_exact_and_uses_smlal(case: str) -> None:
     assert all(compute_functions_with(assembly, SMLAL).values())
 
 
-def test_arm_model_is_bit_exact_with_the_neon_kernels() -> None:
-    """An arm-a72-i16 MobileNetV2-style model: every conv (depthwise too) and the dense on the NEON kernels;
-    built for x86, bit-exact with the integer interpreter; built for aarch64, `smlal` in every kernel."""
-    from hago_ir.dialects import qnn
+@pytest.mark.parametrize("case, kinds", [
+    ("mobilenet-int16-accumulation-arm", {"neon", "neon_depthwise"}),
+    ("resnet-stem-arm", {"neon"}),  # its max pool and requantizes: one kernel (hago_ir.pool_kernels)
+])
+def test_arm_model_is_bit_exact_with_the_neon_kernels(case: str, kinds: set[str]) -> None:
+    """arm-a72-i16 models: every conv (depthwise too) and the dense on the NEON kernels; built for
+    x86, bit-exact with the integer interpreter; built for aarch64, `smlal` in every kernel."""
+    from hago_ir.dialects import qnn, qsim
     from hago_ir.integer_interpreter import run_integer_batches
     from hago_ir.model_io import find_function
     from hago_ir.relax_backend import _Emitter, to_relax
     from hago_ir.tvm_build import build, kernels_for
 
-    _, realized = realized_pair("mobilenet-int16-accumulation-arm")
+    _, realized = realized_pair(case)
     emitter = _Emitter(find_function(realized, None), 1, **kernels_for("aarch64"))
-    kinds = [emitter.fast_kernel(op) for op in realized.walk() if isinstance(op, (qnn.Conv2dOp, qnn.DenseOp))]
-    assert set(kinds) == {"neon", "neon_depthwise"}
+    emitter.run()
+    found = [emitter.fast_kernel(op) for op in realized.walk() if isinstance(op, (qnn.Conv2dOp, qnn.DenseOp))]
+    assert set(found) == kinds
     reference = next(iter(run_integer_batches(realized, {"x": IMAGES[:8]}).values()))
     (got,) = build(to_relax(realized, batch=8, neon=True), "x86").run(IMAGES[:8])
     np.testing.assert_array_equal(got, reference)
     assembly = build(to_relax(realized, **kernels_for("aarch64")), "aarch64").assembly()
-    kernels = {name: found for name, found in compute_functions_with(assembly, SMLAL).items() if "neon" in name}
-    assert len(kernels) == len(kinds) and all(kernels.values())
+    kernels = {name: has for name, has in compute_functions_with(assembly, SMLAL).items() if "neon" in name}
+    assert len(kernels) == len(found) and all(kernels.values())
+    pools = [op for op in realized.walk() if isinstance(op, qsim.MaxPool2dOp)]
+    assert all(use.operation in emitter.fused for pool in pools for use in pool.output.uses)

@@ -47,6 +47,7 @@ CASES = {
     "resnet-int24-pow2": (onnx_models.resnet_style_cnn, "accel-int24-pow2", 6),
     "resnet-stem-maxpool-vnni": (onnx_models.resnet_stem_cnn, "x86-vnni", None),
     "resnet-stem-dp4a": (onnx_models.resnet_stem_cnn, "cuda-dp4a", None),
+    "resnet-stem-arm": (onnx_models.resnet_stem_cnn, "arm-a72-i16", 5),
 }
 
 
