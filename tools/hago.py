@@ -52,6 +52,9 @@ def _build(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if not output.parent.is_dir() and str(output.parent):
         raise HagoError(f"{output}: directory {output.parent} does not exist")
+    if args.asm:  # first: reading the assembly needs no linker (aarch64 without the cross gcc)
+        text = result.assembly()
+        write_atomically(args.asm, lambda handle: handle.write(text))
     # export_library writes by name: build beside the target, then rename over it.
     fd, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=output.suffix or ".so",
                                      dir=output.parent if str(output.parent) else ".")
@@ -62,9 +65,6 @@ def _build(args: argparse.Namespace) -> int:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    if args.asm:
-        text = result.assembly()
-        write_atomically(args.asm, lambda handle: handle.write(text))
     print(f"hago build: {args.module} -> {output} ({args.target})")
     return 0
 

@@ -101,6 +101,30 @@ def test_hago_build_writes_a_library_and_refuses_an_unrealized_module(realized_f
     assert not (tmp_path / "x.so").exists()
 
 
+def test_hago_build_for_arm_and_cuda_writes_their_assembly(tmp_path: Path, capsys) -> None:
+    """arm-a72-i16 for aarch64: `smlal` in the assembly, written even where no cross gcc links the
+    library; cuda-dp4a for cuda: `__dp4a` in the CUDA source (nvcc compiles it, no GPU needed)."""
+    import shutil
+
+    for spec, target, mnemonic in (("arm-a72-i16", "aarch64", "smlal"), ("cuda-dp4a", "cuda", "__dp4a(")):
+        if target == "cuda" and shutil.which("nvcc") is None:
+            continue  # said by test_dp4a_kernels' skips
+        realized = tmp_path / f"{spec}.mlir"
+        pipeline = (f'hago-canonicalize,hago-topology{{spec={spec}}},hago-insert-simq,'
+                    f'hago-calibrate{{data="{FASHION / "calib.npz"}"}},hago-realize,hago-check-legal')
+        done = subprocess.run([sys.executable, "-m", "hago_ir.tools.hago_opt", str(FASHION / "model.onnx"), "-p",
+                               pipeline, "-o", str(realized)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        library, assembly = tmp_path / f"{target}.so", tmp_path / f"{target}.s"
+        code = hago_main(["build", str(realized), "--target", target, "-o", str(library), "--asm", str(assembly)])
+        assert mnemonic in assembly.read_text()
+        if target == "aarch64" and shutil.which("aarch64-linux-gnu-gcc") is None:
+            assert code == 1 and "needs aarch64-linux-gnu-gcc" in capsys.readouterr().err
+            assert not library.exists()
+        else:
+            assert code == 0 and library.read_bytes()[:4] == b"\x7fELF"
+
+
 def test_hago_opt_exports_onnx_only_to_a_file(realized_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "model.qdq.onnx"
     done = subprocess.run([sys.executable, "-m", "hago_ir.tools.hago_opt", str(realized_file), "-t", "onnx", "-o", str(out)],
