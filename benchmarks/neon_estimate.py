@@ -4,7 +4,7 @@
 
 No Cortex-A72 is at hand, so nothing here is measured on one. Both versions
 of one int8 x int8 -> int16 conv2d (with its bias) are compiled for aarch64
-(cortex-a72): hago's kernel (hago_ir.neon_kernels, `to_relax(..., neon=True)`)
+(cortex-a72): hago's kernel (hago_ir.int16_kernels, `to_relax(..., int16=True)`)
 and what the build did before it (Relax's conv2d with an int16 `out_dtype`,
 legalized and given hago's default CPU schedule), unpadded: padding puts
 branches into the default schedule's loop, which llvm-mca cannot follow, and
@@ -73,7 +73,7 @@ def kernels(args):
     import tvm
     from tvm import relax
 
-    from hago_ir import neon_kernels
+    from hago_ir import int16_kernels
     from hago_ir.cpu_schedule import cpu_pipeline
     from hago_ir.kernel_epilogue import Epilogue
     from hago_ir.tvm_build import tvm_target
@@ -83,7 +83,7 @@ def kernels(args):
     c, h, o, k = args.channels, args.size, args.out_channels, args.kernel
     geometry = ConvGeometry(1, h, h, c, o, (k, k), (1, 1), (0, 0, 0, 0))
     bias = np.zeros(o, np.int64)
-    hand = neon_kernels.conv2d_nhwc_i16(geometry, Epilogue(o, bias, None, accumulator="int16"))
+    hand = int16_kernels.conv2d_nhwc_i16(geometry, Epilogue(o, bias, None, accumulator="int16"))
     hand_assembly = tvm.compile(hand.with_attr("global_symbol", "main"), target=target).mod.inspect_source("s")
 
     builder = relax.BlockBuilder()

@@ -24,7 +24,7 @@ from hago_ir.model_io import load_module, load_npz
 from hago_ir.realize import realize
 from hago_ir.relax_backend import to_relax
 from hago_ir.simulator import Simulator
-from hago_ir.tvm_build import build, uses_vnni
+from hago_ir.tvm_build import build, kernels_for
 
 
 def main() -> int:
@@ -53,7 +53,7 @@ def main() -> int:
     simulated_out = Simulator(simulated, {"input": images}).run()[0]
     integer_out = next(iter(run_integer_batches(realized, {"input": images}).values()))
     started = time.perf_counter()
-    built = build(to_relax(realized, batch=args.batch, vnni=uses_vnni("x86")), "x86")
+    built = build(to_relax(realized, batch=args.batch, **kernels_for("x86")), "x86")
     compile_seconds = time.perf_counter() - started
     tvm_out = np.concatenate([built.run(images[i : i + args.batch])[0] for i in range(0, len(images), args.batch)])
 

@@ -21,8 +21,9 @@ successor, so every qnn op is spelled in plain Relax ops with explicit dtypes:
   (NHWC activations, weights packed at build time);
 - for CUDA (`dp4a=True`), s8 x s8 -> i32 conv2d and dense call the
   `dp4a` kernel of hago_ir.dp4a_kernels (same layouts);
-- for aarch64 (`neon=True`), s8 x s8 -> i16 conv2d and dense call the
-  `smlal` kernel of hago_ir.neon_kernels (NHWC too).
+- for int16 accumulators (`int16=True`: aarch64, x86), s8 x s8 -> i16
+  conv2d and dense call the kernel of hago_ir.int16_kernels (`smlal` on
+  aarch64; NHWC too).
 Float ops left in the model (softmax, ...) are emitted in float32 and are
 therefore close to, not bit-exact with, the float64 interpreter.
 """
@@ -87,16 +88,16 @@ def _dtype_of(value: SSAValue) -> str:
 
 class _Emitter:
     def __init__(self, function: func.FuncOp, batch: int, vnni: bool = False, dp4a: bool = False,
-                 dp4a_unscheduled: bool = False, neon: bool = False) -> None:
+                 dp4a_unscheduled: bool = False, int16: bool = False) -> None:
         tvm, relax = _tvm()
         self.tvm, self.relax, self.op = tvm, relax, relax.op
         self.function = function
         self.batch = batch
-        if vnni + dp4a + neon > 1:
-            raise HagoError("the VNNI, dp4a and NEON kernels are for different targets: ask for one")
+        if dp4a and (vnni or int16):
+            raise HagoError("the dp4a kernels are for CUDA, the VNNI and int16 ones for CPUs: ask for one")
         self.vnni = vnni
         self.dp4a = dp4a
-        self.neon = neon
+        self.int16 = int16
         self.dp4a_unscheduled = dp4a_unscheduled
         self.kernel_count = 0
         self.builder = relax.BlockBuilder()
@@ -375,17 +376,24 @@ class _Emitter:
         return sums
 
     def fast_kernel(self, op: qnn.Conv2dOp | qnn.DenseOp) -> str | None:
-        """"vnni" / "depthwise" / "dp4a" / "neon" / "neon_depthwise" when a hand-scheduled kernel computes `op`, else None."""
+        """"vnni" / "depthwise" / "dp4a" / "int16" / "int16_depthwise" when a hand-scheduled kernel computes
+        `op`, else None. The kind follows the accumulator: 32 bits on VNNI or dp4a, 16 on the int16 kernels."""
         accumulator = qnn.element_type(op.output)
-        inputs = ("int8",) if self.dp4a or self.neon else ("uint8", "int8")  # dp4a.s32.s32, smlal: signed
         if not (
-            (self.vnni or self.dp4a or self.neon) and _dtype_of(op.input) in inputs and _dtype_of(op.weight) == "int8"
-            and isinstance(accumulator, IntegerType) and accumulator.width.data == (16 if self.neon else 32)
+            _dtype_of(op.weight) == "int8" and isinstance(accumulator, IntegerType)
             and op.overflow.data == "wrap" and isinstance(op.weight.owner, qnn.ConstantOp)
             and (op.bias is None or isinstance(op.bias.owner, qnn.ConstantOp))
         ):
             return None
-        kind = "dp4a" if self.dp4a else "neon" if self.neon else "vnni"
+        width, data = accumulator.width.data, _dtype_of(op.input)
+        if self.int16 and width == 16 and data == "int8":  # smlal: signed
+            kind = "int16"
+        elif self.vnni and width == 32 and data in ("uint8", "int8"):
+            kind = "vnni"
+        elif self.dp4a and width == 32 and data == "int8":  # dp4a.s32.s32: signed words
+            kind = "dp4a"
+        else:
+            return None
         if isinstance(op, qnn.DenseOp):
             return kind
         if ints(op.dilations) != (1, 1):
@@ -396,7 +404,7 @@ class _Emitter:
             return kind
         if kind == "dp4a" or not (per_group == 1 and groups == shape_of(op.input)[1] == out_channels):
             return None
-        return "neon_depthwise" if kind == "neon" else "depthwise"
+        return "int16_depthwise" if kind == "int16" else "depthwise"
 
     def fused_requantize(self, op: qnn.Conv2dOp | qnn.DenseOp) -> qnn.RequantizeOp | None:
         """The requantize that is the op's only reader, computed in the kernel's epilogue."""
@@ -420,9 +428,9 @@ class _Emitter:
         result's channels past geometry.out_channels are padding. In the VNNI
         and depthwise kernels, signed (s8) activations are shifted by +128 into
         u8; the shift is taken back exactly through the bias: 128 x the sum of
-        each output channel's weights. (dp4a and smlal multiply s8 by s8 as they are.)
+        each output channel's weights. (dp4a and the int16 kernels multiply s8 by s8 as they are.)
         """
-        from hago_ir import depthwise_kernels, dp4a_kernels, neon_kernels, vnni_kernels
+        from hago_ir import depthwise_kernels, dp4a_kernels, int16_kernels, vnni_kernels
         from hago_ir.kernel_epilogue import Epilogue
 
         relax = self.relax
@@ -433,7 +441,7 @@ class _Emitter:
         signed = _dtype_of(op.input) == "int8"
         if signed and kind in ("vnni", "depthwise"):
             bias -= 128 * weights.reshape(out_c, -1).sum(axis=1)
-        if kind in ("vnni", "dp4a", "neon") and weights.shape[1] < geometry.channels:
+        if kind in ("vnni", "dp4a", "int16") and weights.shape[1] < geometry.channels:
             weights = np.pad(weights, [(0, 0), (0, geometry.channels - weights.shape[1]), (0, 0), (0, 0)])
         requantize = self.fused_requantize(op)
         epilogue = Epilogue(out_c, bias, None if requantize is None else epilogue_requantize(requantize),
@@ -445,14 +453,14 @@ class _Emitter:
             if fuse_residual and requantize is not None:
                 residual = self.residual_adds(requantize, channels)
             kernel = vnni_kernels.conv2d_nhwc_vnni(geometry, signed, epilogue, tuple(r for _, _, r in residual))
-        elif kind == "neon":
-            packed = neon_kernels.pack_weights(weights.astype(np.int8))
-            channels = packed.shape[0] * neon_kernels.LANES
-            kernel = neon_kernels.conv2d_nhwc_i16(geometry, epilogue)
-        elif kind == "neon_depthwise":
-            packed = neon_kernels.pack_depthwise_weights(weights.astype(np.int8), geometry.channels)
-            channels = packed.shape[0] * neon_kernels.LANES
-            kernel = neon_kernels.conv2d_nhwc_i16(geometry, epilogue, depthwise=True)
+        elif kind == "int16":
+            packed = int16_kernels.pack_weights(weights.astype(np.int8))
+            channels = packed.shape[0] * int16_kernels.LANES
+            kernel = int16_kernels.conv2d_nhwc_i16(geometry, epilogue)
+        elif kind == "int16_depthwise":
+            packed = int16_kernels.pack_depthwise_weights(weights.astype(np.int8), geometry.channels)
+            channels = packed.shape[0] * int16_kernels.LANES
+            kernel = int16_kernels.conv2d_nhwc_i16(geometry, epilogue, depthwise=True)
         elif kind == "dp4a":
             packed = vnni_kernels.pack_weights(weights.astype(np.int8))
             channels = packed.shape[0] * 16
@@ -550,7 +558,7 @@ class _Emitter:
         return self.accumulate(op, compute)
 
     def dense(self, op: qnn.DenseOp):
-        if self.fast_kernel(op) in ("vnni", "dp4a", "neon") and len(shape_of(op.input)) == 2:
+        if self.fast_kernel(op) in ("vnni", "dp4a", "int16") and len(shape_of(op.input)) == 2:
             return self.fast_dense(op)
 
         def compute(dtype: str):
@@ -560,7 +568,7 @@ class _Emitter:
         return self.accumulate(op, compute)
 
     def fast_dense(self, op: qnn.DenseOp):
-        """dense as a 1x1 conv of an [N, 1, 1, C] image: the VNNI, dp4a or NEON kernel and its epilogue."""
+        """dense as a 1x1 conv of an [N, 1, 1, C] image: the VNNI, dp4a or int16 kernel and its epilogue."""
         from hago_ir.vnni_kernels import ConvGeometry
 
         n, c = self.shape(op.input)
@@ -672,7 +680,7 @@ class _Emitter:
         pads = ints(op.pads)
         nhwc = op.input in self.nhwc
         readers = [use.operation for use in op.output.uses]
-        if (self.vnni or self.neon) and nhwc and ints(op.dilations) == (1, 1) and readers and all(
+        if (self.vnni or self.int16) and nhwc and ints(op.dilations) == (1, 1) and readers and all(
                 isinstance(r, qnn.RequantizeOp) and (r.axis is None or r.axis.value.data == 1) for r in readers):
             return self.max_pool2d_requantized(op, readers)
         x, stored = self.padded(op.input) if nhwc else (self.get(op.input), None)
@@ -769,11 +777,11 @@ def epilogue_requantize(requantize: qnn.RequantizeOp):
 OPAQUE = 8  # Relax's op_pattern for kernels that fusion leaves alone
 # The PrimFunc names of the hand-scheduled kernels (profiles group them by these).
 KERNEL_NAMES = {"vnni": "conv2d_vnni", "depthwise": "depthwise_conv2d", "dp4a": "conv2d_dp4a",
-                "neon": "conv2d_neon", "neon_depthwise": "depthwise_conv2d_neon"}
+                "int16": "conv2d_i16", "int16_depthwise": "depthwise_conv2d_i16"}
 
 
 def to_relax(module: ModuleOp, batch: int = 1, function: str | None = None, vnni: bool = False,
-             dp4a: bool = False, dp4a_unscheduled: bool = False, neon: bool = False):
+             dp4a: bool = False, dp4a_unscheduled: bool = False, int16: bool = False):
     """The realized module as a TVM Relax IRModule with one function, `main`.
 
     `batch` replaces the module's batch dimension (1 for imported models), so
@@ -784,12 +792,12 @@ def to_relax(module: ModuleOp, batch: int = 1, function: str | None = None, vnni
     (hago_ir.dp4a_kernels); the module then builds for `cuda` only. With
     `dp4a_unscheduled` too, those calls get the kernels' computations
     unscheduled instead, which build for any target: how a machine without a
-    GPU checks the emission bit for bit. With `neon`, s8 x s8 -> i16 conv2d and
-    dense call the NEON `smlal` kernel (hago_ir.neon_kernels): plain TensorIR,
-    so the module builds for aarch64 and x86 alike.
+    GPU checks the emission bit for bit. With `int16`, s8 x s8 -> i16 conv2d and
+    dense call the int16 kernel (hago_ir.int16_kernels: `smlal` on aarch64),
+    plain TensorIR, so the module builds for aarch64 and x86 alike.
     """
     function_op = find_function(module, function)
     for arg in function_op.body.block.args:
         if not isinstance(arg.type, TensorType):
             raise HagoError("every function argument must be a tensor")
-    return _Emitter(function_op, batch, vnni, dp4a, dp4a_unscheduled, neon).run()
+    return _Emitter(function_op, batch, vnni, dp4a, dp4a_unscheduled, int16).run()

@@ -14,8 +14,8 @@ After emission (hago_ir.relax_backend). `hago build` and the Python API call
   even where no GPU is present.
 Untuned builds use hago's default schedules (hago_ir.cpu_schedule), except the
 hand-scheduled kernels that `to_relax(..., **kernels_for(target))` puts in
-(VNNI, depthwise and max pool kernels on x86 VNNI hosts, dp4a on CUDA,
-`smlal` int16 kernels on aarch64). With
+(VNNI, depthwise and max pool kernels on x86 VNNI hosts, dp4a on CUDA, the
+int16-accumulating kernels on aarch64, `smlal`, and x86). With
 `tune_trials > 0` MetaSchedule tunes every kernel (xgboost cost model) and
 records the results in a JSON database in `tuning_dir`, keyed by workload and
 target; a later build with the same `tuning_dir` and `tune_trials=0` applies
@@ -59,7 +59,7 @@ def uses_vnni(target: str) -> bool:
 
 def kernels_for(target: str) -> dict[str, bool]:
     """The hand-scheduled kernels a build for `target` gets: keyword arguments of relax_backend.to_relax."""
-    return {"vnni": uses_vnni(target), "dp4a": target == "cuda", "neon": target == "aarch64"}
+    return {"vnni": uses_vnni(target), "dp4a": target == "cuda", "int16": target != "cuda"}
 
 
 def usable_cores() -> int:

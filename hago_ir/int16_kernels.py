@@ -1,30 +1,35 @@
-"""Hand-scheduled int8 x int8 -> int16 conv2d (depthwise too) and dense for NEON (aarch64 builds).
+"""Hand-scheduled int8 x int8 -> int16 conv2d (depthwise too) and dense, for NEON's `smlal` and x86.
 
-Used by hago_ir.relax_backend when it emits for `aarch64` (`to_relax(...,
-neon=True)`): a `qnn.conv2d` or `qnn.dense` with int8 activations and weights
-and an int16 wrapping accumulator (the arm-a72-i16 spec's rule: the
+Used by hago_ir.relax_backend for every CPU target (`to_relax(...,
+int16=True)`): a `qnn.conv2d` or `qnn.dense` with int8 activations and
+weights and an int16 wrapping accumulator (the arm-a72-i16 spec's rule: the
 Cortex-A72's `smlal` on .8h lanes) becomes a call to this kernel. Left to
-Relax and the default CPU schedule, those convs compiled to scalar loops
-(`ldrsb` + `madd` per product; only the first conv of the Fashion-MNIST CNN
-was vectorized by LLVM); here every product is a lane of `smlal` / `smlal2`.
+Relax and the default CPU schedule, those convs compiled to scalar loops on
+aarch64 (`ldrsb` + `madd` per product; only the first conv of the
+Fashion-MNIST CNN was vectorized by LLVM) and ran 18x slower on x86 (that
+CNN at batch 1: 2.2 ms against 0.12 ms; docs/realization.md); here every
+product is a lane of `smlal` / `smlal2` on aarch64 (AVX-512 multiplies and
+adds of int16 on x86).
 
 Layouts: activations NHWC (kept from kernel to kernel, as the VNNI kernels
 keep them), weights packed at build time to [O/16, KH, KW, C, 16]: one
 16-byte vector of 16 output channels' weights per tap and input channel.
 The register tile is up to 8 output pixels x 16 output channels (two int16x8
-accumulators per pixel): each step loads one weight vector and broadcasts
-each pixel's input byte, and LLVM turns the widening multiply-add into
-`smlal` (low 8 lanes) and `smlal2` (high 8). Depthwise convs (weights
-[C/16, KH, KW, 16]) multiply the weight vector by 16 channels of input
-instead of a broadcast byte. The sums wrap in int16 lanes,
-which is what the accumulator's wrap means (modular addition: any order
-gives the same wrapped sum). The bias (wrapped to int16) and the requantize
-run on the tile (hago_ir.kernel_epilogue), so the int16 sums never reach
-memory. Threads split the output rows; each pads its band of input rows.
+accumulators per pixel on NEON): each step loads one weight vector and
+broadcasts each pixel's input byte, and LLVM turns the widening
+multiply-add into `smlal` (low 8 lanes) and `smlal2` (high 8). Depthwise
+convs (weights [C/16, KH, KW, 16]) multiply the weight vector by 16
+channels of input instead of a broadcast byte. The sums wrap in int16
+lanes, which is what the accumulator's wrap means (modular addition: any
+order gives the same wrapped sum). The bias (wrapped to int16) and the
+requantize run on the tile (hago_ir.kernel_epilogue), so the int16 sums
+never reach memory. Threads split the output rows; each pads its band of
+input rows.
 
 The schedule is plain TensorIR (split, reorder, vectorize, unroll, parallel;
-no intrinsic), so it builds for x86 too: the tests run it there bit for bit
-and read `smlal` in the aarch64 assembly. It has not run on a Cortex-A72.
+no intrinsic), so the same kernel builds for both: the tests run it on x86
+bit for bit and read `smlal` in the aarch64 assembly. It has not run on a
+Cortex-A72 (benchmarks/neon_estimate.py estimates it there).
 """
 
 from __future__ import annotations

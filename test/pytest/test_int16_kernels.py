@@ -1,4 +1,4 @@
-"""The NEON int16-accumulating kernels (hago_ir.neon_kernels) and the aarch64 builds that use them.
+"""The int16-accumulating kernels (hago_ir.int16_kernels) and the builds that use them.
 
 The kernels are plain TensorIR, so the same schedule builds for x86, where
 it runs here: each kernel, and whole arm-a72-i16 models emitted with them,
@@ -18,7 +18,7 @@ import pytest
 from test_fast_kernels import reference_conv
 from test_realize import IMAGES, realized_pair
 
-from hago_ir import neon_kernels
+from hago_ir import int16_kernels
 from hago_ir.kernel_epilogue import Epilogue, Requantize
 from hago_ir.numerics import requantize_integers
 from hago_ir.vnni_kernels import ConvGeometry
@@ -47,8 +47,8 @@ def conv_case(case: str):
     assert (np.abs(sums) > 2**15).mean() > 0.05, "the case must wrap the int16 sums"
     wrapped = (sums + 2**15) % 2**16 - 2**15
     want = requantize_integers(wrapped, np.array(multiplier)[:, None, None], 22, -128, 127).transpose(0, 2, 3, 1)
-    packed = (neon_kernels.pack_depthwise_weights(weights, channels) if depthwise
-              else neon_kernels.pack_weights(weights))
+    packed = (int16_kernels.pack_depthwise_weights(weights, channels) if depthwise
+              else int16_kernels.pack_weights(weights))
     return geometry, epilogue, depthwise, [x, packed], want
 
 
@@ -71,14 +71,14 @@ SMLAL = r"\bsmlal2?\s+v\d+\.8h"
 
 
 @pytest.mark.parametrize("case", sorted(CONVS))
-def test_neon_kernel_is_bit_exact_and_uses_smlal(case: str) -> None:
+def test_int16_kernel_is_bit_exact_and_uses_smlal(case: str) -> None:
     import tvm
 
     from hago_ir.tvm_build import tvm_target
 
     geometry, epilogue, depthwise, arrays, want = conv_case(case)
-    kernel = neon_kernels.conv2d_nhwc_i16(geometry, epilogue, depthwise=depthwise).with_attr("global_symbol", "main")
-    blocks = arrays[1].shape[0] * neon_kernels.LANES
+    kernel = int16_kernels.conv2d_nhwc_i16(geometry, epilogue, depthwise=depthwise).with_attr("global_symbol", "main")
+    blocks = arrays[1].shape[0] * int16_kernels.LANES
     arrays = arrays + [array for array, _ in epilogue.arrays(blocks)]
     executable = tvm.compile(kernel, target=tvm_target("x86"))
     tensors = [tvm.runtime.tensor(np.ascontiguousarray(a)) for a in arrays]
@@ -90,12 +90,13 @@ def test_neon_kernel_is_bit_exact_and_uses_smlal(case: str) -> None:
 
 
 @pytest.mark.parametrize("case, kinds", [
-    ("mobilenet-int16-accumulation-arm", {"neon", "neon_depthwise"}),
-    ("resnet-stem-arm", {"neon"}),  # its max pool and requantizes: one kernel (hago_ir.pool_kernels)
+    ("mobilenet-int16-accumulation-arm", {"int16", "int16_depthwise"}),
+    ("resnet-stem-arm", {"int16"}),  # its max pool and requantizes: one kernel (hago_ir.pool_kernels)
 ])
-def test_arm_model_is_bit_exact_with_the_neon_kernels(case: str, kinds: set[str]) -> None:
-    """arm-a72-i16 models: every conv (depthwise too) and the dense on the NEON kernels; built for
-    x86, bit-exact with the integer interpreter; built for aarch64, `smlal` in every kernel."""
+def test_arm_model_is_bit_exact_with_the_int16_kernels(case: str, kinds: set[str]) -> None:
+    """arm-a72-i16 models: every conv (depthwise too) and the dense on the int16 kernels; built for
+    x86 (as `hago build --target x86` emits it), bit-exact with the integer interpreter; built for
+    aarch64, `smlal` in every kernel."""
     from hago_ir.dialects import qnn, qsim
     from hago_ir.integer_interpreter import run_integer_batches
     from hago_ir.model_io import find_function
@@ -108,10 +109,10 @@ def test_arm_model_is_bit_exact_with_the_neon_kernels(case: str, kinds: set[str]
     found = [emitter.fast_kernel(op) for op in realized.walk() if isinstance(op, (qnn.Conv2dOp, qnn.DenseOp))]
     assert set(found) == kinds
     reference = next(iter(run_integer_batches(realized, {"x": IMAGES[:8]}).values()))
-    (got,) = build(to_relax(realized, batch=8, neon=True), "x86").run(IMAGES[:8])
+    (got,) = build(to_relax(realized, batch=8, **kernels_for("x86")), "x86").run(IMAGES[:8])
     np.testing.assert_array_equal(got, reference)
     assembly = build(to_relax(realized, **kernels_for("aarch64")), "aarch64").assembly()
-    kernels = {name: has for name, has in compute_functions_with(assembly, SMLAL).items() if "neon" in name}
+    kernels = {name: has for name, has in compute_functions_with(assembly, SMLAL).items() if "_i16_" in name}
     assert len(kernels) == len(found) and all(kernels.values())
     pools = [op for op in realized.walk() if isinstance(op, qsim.MaxPool2dOp)]
     assert all(use.operation in emitter.fused for pool in pools for use in pool.output.uses)
