@@ -21,7 +21,7 @@ records the results in a JSON database in `tuning_dir`, keyed by workload and
 target; a later build with the same `tuning_dir` and `tune_trials=0` applies
 the database without tuning again. A tuned schedule is used only where it
 beats the default one: each kernel's best record and its default schedule are
-timed side by side on this machine, once, and the choice is kept in
+timed side by side on this machine (in alternation), once, and the choice is kept in
 `tuning_dir/schedule_choices.json` (MetaSchedule, given a few trials, can pick
 a schedule ten times slower than the default one). Tuning needs the `tune`
 extra (psutil, xgboost-cpu, cloudpickle).
@@ -216,8 +216,7 @@ def faster_than_default(workloads: list, database, target_object, tuning_dir: Pa
         key = f"{tvm_ffi.structural_hash(workload):016x}-{_digest(str(record.trace))}"
         if key not in choices:
             tuned = database.query_schedule(workload, target_object, "main").mod["main"]
-            tuned_s, default_s = (kernel_seconds(f, target_object)
-                                  for f in (tuned, schedule_function(workload["main"])))
+            tuned_s, default_s = kernel_seconds((tuned, schedule_function(workload["main"])), target_object)
             choices[key] = {"kernel": kernel, "tuned_ms": round(tuned_s * 1e3, 4),
                             "default_ms": round(default_s * 1e3, 4),
                             "schedule": "tuned" if tuned_s < default_s else "default"}
@@ -240,22 +239,34 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def kernel_seconds(func, target_object, repeats: int = 5) -> float:
-    """Best-of-`repeats` run time of one PrimFunc on this machine, on random inputs."""
+def kernel_seconds(funcs, target_object, rounds: int = 3, repeats: int = 5) -> list[float]:
+    """Best run time of each PrimFunc on this machine, on random inputs, measured side by side.
+
+    Each is timed `rounds` times in alternation (TVM's time evaluator, best of
+    `repeats`), so that a slow spell of this shared machine hits both sides
+    of a comparison, not one.
+    """
     import tvm
     from tvm.s_tir.meta_schedule.arg_info import ArgInfo
 
-    func = func.with_attr("global_symbol", "main")
-    runtime = tvm.compile(tvm.IRModule({"main": func}), target=target_object)
     device = tvm.cpu()
     rng = np.random.default_rng(0)
-    arguments = []
-    for info in ArgInfo.from_prim_func(func):
-        shape, dtype = [int(extent) for extent in info.shape], str(info.dtype)
-        values = (rng.integers(-8, 8, shape) if "int" in dtype else rng.standard_normal(shape)).astype(dtype)
-        arguments.append(tvm.runtime.tensor(values, device))
-    evaluator = runtime.mod.time_evaluator("main", device, number=10, repeat=repeats, min_repeat_ms=5)
-    return min(evaluator(*arguments).results)
+    timers = []
+    for func in funcs:
+        func = func.with_attr("global_symbol", "main")
+        runtime = tvm.compile(tvm.IRModule({"main": func}), target=target_object)
+        arguments = []
+        for info in ArgInfo.from_prim_func(func):
+            shape, dtype = [int(extent) for extent in info.shape], str(info.dtype)
+            values = (rng.integers(-8, 8, shape) if "int" in dtype else rng.standard_normal(shape)).astype(dtype)
+            arguments.append(tvm.runtime.tensor(values, device))
+        evaluator = runtime.mod.time_evaluator("main", device, number=10, repeat=repeats, min_repeat_ms=5)
+        timers.append(lambda evaluator=evaluator, arguments=arguments: min(evaluator(*arguments).results))
+    best = [float("inf")] * len(timers)
+    for _ in range(rounds):
+        for index, timer in enumerate(timers):
+            best[index] = min(best[index], timer())
+    return best
 
 
 def fused_for_tuning(relax_module):
