@@ -9,22 +9,23 @@ for this x86 host twice, side by side: as `hago build --target x86` emits it
 accumulators on a VNNI host, the int16 kernels of hago_ir.int16_kernels for
 int16 ones) and with no hand kernel at all (Relax's conv2d / matmul, fused and
 given hago's default CPU schedule). Prints the median latency of each (blocks
-of calls, alternating) and whether both are bit-exact with the integer
+of calls, alternating: latency_benchmark.blockwise_medians) and whether both are bit-exact with the integer
 interpreter. x86-vnni accumulates in int32, arm-a72-i16 in int16.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+from latency_benchmark import blockwise_medians  # noqa: E402
+
 FASHION = REPO / "examples" / "fashion_cnn"
 
 
@@ -45,20 +46,6 @@ def realized_cnn(spec: str):
     calibrate(module, {"input": load_npz(str(FASHION / "calib.npz"))["input"].astype(np.float32)})
     realize(module)
     return module
-
-
-def median_ms(runners: dict, calls: int = 20, rounds: int = 5) -> dict[str, float]:
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(rounds):
-        for name, run in runners.items():
-            time.sleep(0.1)
-            for _ in range(3):
-                run()
-            for _ in range(calls):
-                started = time.perf_counter()
-                run()
-                times[name].append(time.perf_counter() - started)
-    return {name: 1000 * statistics.median(values) for name, values in times.items()}
 
 
 def main() -> int:
@@ -89,7 +76,7 @@ def main() -> int:
                 exact[name] = bool(np.array_equal(built.run(x)[0], reference))
                 vm, tensor = relax.VirtualMachine(built.executable, tvm.cpu()), tvm.runtime.tensor(x)
                 runners[name] = lambda vm=vm, tensor=tensor: vm["main"](tensor)
-            ms = median_ms(runners)
+            ms = blockwise_medians(runners, repeats=100)
             print(f"  {spec}, batch {batch}: hand kernels {ms['hand kernels']:.3f} ms, generic {ms['generic']:.3f} ms "
                   f"({ms['generic'] / ms['hand kernels']:.1f}x); bit-exact with the integer interpreter: "
                   f"{exact['hand kernels']} / {exact['generic']}")

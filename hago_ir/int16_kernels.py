@@ -6,8 +6,8 @@ weights and an int16 wrapping accumulator (the arm-a72-i16 spec's rule: the
 Cortex-A72's `smlal` on .8h lanes) becomes a call to this kernel. Left to
 Relax and the default CPU schedule, those convs compiled to scalar loops on
 aarch64 (`ldrsb` + `madd` per product; only the first conv of the
-Fashion-MNIST CNN was vectorized by LLVM) and ran 16x slower on x86 (that
-CNN at batch 1: 2.2 ms against 0.14 ms, benchmarks/kernels_benchmark.py); here every
+Fashion-MNIST CNN was vectorized by LLVM) and ran 16-18x slower on x86 (that
+CNN at batch 1: 2.2 ms against 0.12-0.14 ms, benchmarks/kernels_benchmark.py); here every
 product is a lane of `smlal` / `smlal2` on aarch64 (AVX-512 multiplies and
 adds of int16 on x86).
 
