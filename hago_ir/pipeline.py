@@ -92,6 +92,14 @@ def write_module(module: ModuleOp, path: Path) -> None:
     write_atomically(path, write)
 
 
+# Why the report does not run a build for these targets.
+NOT_RUN = {
+    "aarch64": "an AArch64 library does not run on this machine",
+    "cuda": "the report runs builds on the CPU only",
+    "x86-vnni": "this CPU has no avx512_vnni (/proc/cpuinfo)",
+}
+
+
 def compiler_digest() -> str:
     """A digest of hago's own source: hago_ir (with its built-in specs), its dialects and passes."""
     import hago_ir
@@ -274,17 +282,29 @@ def quantize(
         write_atomically(out_dir / f"model.{options.target}.s", lambda handle: handle.write(assembly))
 
     if library:
-        stages.run("build", {"target": options.target, "kernels": "vnni-1"}, [library], stage_build)
+        from hago_ir.tvm_build import kernels_for
+
+        # The hand kernels depend on the host too (VNNI for `x86` only where the CPU has it):
+        # a build made elsewhere is not reused.
+        stages.run("build", {"target": options.target, "kernels": kernels_for(options.target)}, [library],
+                   stage_build)
 
     metrics: dict = {}
 
     def stage_report() -> None:
         from hago_ir.evaluate import evaluate_all
 
+        from hago_ir.tvm_build import host_has_vnni
+
         data = load_npz(eval_data) if eval_data is not None else calib_data
-        metrics.update(evaluate_all(
-            model, out_dir, data, options.eval_samples, library if options.target in ("x86", None) else None,
-        ))
+        # The report runs builds on this machine's CPU only.
+        runnable = options.target == "x86" or (options.target == "x86-vnni" and host_has_vnni())
+        metrics.update(evaluate_all(model, out_dir, data, options.eval_samples, library if runnable else None))
+        if library and not runnable:
+            metrics["build_not_run"] = (
+                f"`{library}` (and its assembly, `{library[:-3]}.s`) was built for {options.target} and not run: "
+                + NOT_RUN.get(options.target, "this machine's CPU cannot run it") + "."
+            )
         metrics["eval_data"] = str(eval_data if eval_data is not None else calib)
         metrics["search"] = search_summary
         metrics["options"] = asdict(options)
@@ -334,6 +354,8 @@ def render_report(model: Path, calib: Path, eval_data, out_dir: Path, options: Q
         lines.append(f"| {row['name']} | {pct(row.get('accuracy'))} | {pct(row.get('agreement'))} | {latency} |")
     if metrics.get("bit_exact") is not None:
         lines += ["", f"TVM build bit-exact with the integer reference interpreter: **{metrics['bit_exact']}**."]
+    if metrics.get("build_not_run"):
+        lines += ["", metrics["build_not_run"]]
     search = metrics.get("search") or {}
     if search:
         lines += [

@@ -96,3 +96,18 @@ def test_bad_inputs_give_one_message(tmp_path: Path, capsys) -> None:
     assert "cannot evaluate a '.txt' file" in capsys.readouterr().err
     with pytest.raises(HagoError, match="one input array"):
         evaluate(MODEL, {"a": np.zeros((2, 1, 28, 28)), "b": np.zeros(2)})
+
+
+def test_a_build_the_report_cannot_run_is_said_so(tmp_path: Path) -> None:
+    """`--target cuda`: the library is built (nvcc, no GPU needed), and the report says it was not run."""
+    import shutil
+
+    if shutil.which("nvcc") is None:
+        pytest.skip("nvcc is not installed: nothing compiles for CUDA")
+    quantize(MODEL, CALIB, tmp_path, TEST, spec="cuda-dp4a", search=None, target="cuda", eval_samples=20,
+             log=lambda message: None)
+    assert (tmp_path / "model.cuda.so").read_bytes()[:4] == b"\x7fELF"
+    assert "__dp4a(" in (tmp_path / "model.cuda.s").read_text()
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert not any(row["name"].startswith("TVM build") for row in report["rows"])
+    assert "was built for cuda and not run" in (tmp_path / "report.md").read_text()
