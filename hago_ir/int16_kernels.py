@@ -77,19 +77,22 @@ def conv2d_nhwc_i16(geometry: ConvGeometry, epilogue: Epilogue, depthwise: bool 
     from tvm import tirx as tir
 
     if geometry.nchw_input or epilogue.accumulator != "int16":
-        raise ValueError("the NEON kernels read NHWC inputs and sum in int16")
+        raise ValueError("the int16 kernels read NHWC inputs and sum in int16")
     n, h, w, c = geometry.batch, geometry.height, geometry.width, geometry.channels
     (kh, kw), (sh, sw), (top, left, bottom, right) = geometry.kernel, geometry.strides, geometry.pads
     oh, ow = geometry.out_hw
     o_blocks = -(-(c if depthwise else geometry.out_channels) // LANES)
     data = te.placeholder((n, h, w, c), "int8", name="data")
-    if geometry.pads == (0, 0, 0, 0):
+    # A depthwise conv reads input channel o for output channel o: its input
+    # is padded to the whole blocks of 16 lanes it reads (zeros past C).
+    channels = o_blocks * LANES if depthwise else c
+    if geometry.pads == (0, 0, 0, 0) and channels == c:
         padded = data
     else:
         padded = te.compute(
-            (n, h + top + bottom, w + left + right, c),
+            (n, h + top + bottom, w + left + right, channels),
             lambda b, y, x, k: tir.if_then_else(
-                tir.all(y >= top, y < h + top, x >= left, x < w + left),
+                tir.all(y >= top, y < h + top, x >= left, x < w + left, k < c),
                 data[b, y - top, x - left, k], tir.const(0, "int8")),
             name="padded",
         )

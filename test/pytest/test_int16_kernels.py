@@ -30,7 +30,8 @@ CONVS = {
     "3x3-padded-24-out": (16, 24, 9, 3, 1, 1, False),
     "1x1-stride2": (40, 16, 10, 1, 2, 0, False),
     "5x5-stride2-3-channels": (3, 32, 13, 5, 2, 2, False),  # kh > 3: the padded input is built once
-    "depthwise-3x3-stride2-24ch": (24, 24, 11, 3, 2, 1, True),
+    "depthwise-3x3-stride2-24ch": (24, 24, 11, 3, 2, 1, True),  # 24 channels: the input padded to 32
+    "depthwise-3x3-unpadded-20ch": (20, 20, 8, 3, 1, 0, True),  # no spatial padding, channels still padded
     "depthwise-5x5-32ch": (32, 32, 9, 5, 1, 2, True),
 }
 
