@@ -1,8 +1,9 @@
-"""The fused epilogue of hago's integer CPU kernels: bias, requantize, clip, cast.
+"""The fused epilogue of hago's integer kernels: bias, requantize, clip, cast.
 
-Used by hago_ir.vnni_kernels and hago_ir.depthwise_kernels when
-hago_ir.relax_backend fuses a `qnn.conv2d` with the `qnn.requantize` that is
-its only reader: the int32 sums of one register tile get their bias, the
+Used by hago_ir.vnni_kernels, depthwise_kernels, int16_kernels, dp4a_kernels
+(CUDA) and pool_kernels when hago_ir.relax_backend fuses a `qnn.conv2d` with
+the `qnn.requantize` that is its only reader: the sums of one register tile
+(int32; int16 for an int16 accumulator, the bias wrapping as they do) get their bias, the
 fixed-point multiply, the round-half-to-even shift, the clip (where ReLU /
 ReLU6 were folded by hago-realize) and the narrowing cast while they are still
 in registers, instead of going through memory as int32 and then four int64
