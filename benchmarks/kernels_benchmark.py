@@ -24,6 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
+from arguments import positive_int, run  # noqa: E402
 from latency_benchmark import blockwise_medians  # noqa: E402
 
 FASHION = REPO / "examples" / "fashion_cnn"
@@ -51,7 +52,7 @@ def realized_cnn(spec: str):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--specs", nargs="*", default=["x86-vnni", "arm-a72-i16"])
-    parser.add_argument("--batches", nargs="*", type=int, default=[1, 64])
+    parser.add_argument("--batches", nargs="*", type=positive_int, default=[1, 64])
     args = parser.parse_args()
 
     import tvm
@@ -84,4 +85,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

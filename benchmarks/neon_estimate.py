@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from arguments import positive_int, run
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -100,10 +101,10 @@ def kernels(args):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--channels", type=int, default=64)
-    parser.add_argument("--size", type=int, default=56)
-    parser.add_argument("--out-channels", type=int, default=64)
-    parser.add_argument("--kernel", type=int, default=3)
+    parser.add_argument("--channels", type=positive_int, default=64)
+    parser.add_argument("--size", type=positive_int, default=56)
+    parser.add_argument("--out-channels", type=positive_int, default=64)
+    parser.add_argument("--kernel", type=positive_int, default=3)
     args = parser.parse_args()
     if shutil.which("llvm-mca") is None:
         print("neon_estimate: llvm-mca is not installed (Debian's `llvm` package): nothing to estimate")
@@ -125,4 +126,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

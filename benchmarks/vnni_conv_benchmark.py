@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 import numpy as np
+from arguments import positive_int, run
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--channels", type=int, default=64)
-    parser.add_argument("--size", type=int, default=56)
-    parser.add_argument("--out-channels", type=int, default=64)
+    parser.add_argument("--channels", type=positive_int, default=64)
+    parser.add_argument("--size", type=positive_int, default=56)
+    parser.add_argument("--out-channels", type=positive_int, default=64)
     parser.add_argument("--kernel", type=int, default=3, choices=(1, 3, 5, 7))
-    parser.add_argument("--stride", type=int, default=1)
+    parser.add_argument("--stride", type=positive_int, default=1)
     parser.add_argument("--nchw-input", action="store_true", help="a stem on an NCHW input (4 channels or fewer)")
     parser.add_argument("--signed", action="store_true", help="s8 activations (as x86-vnni quantizes a model's input)")
     args = parser.parse_args()
@@ -100,4 +100,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

@@ -20,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from arguments import positive_float, run
+
 SOURCE = r"""
 #include <immintrin.h>
 #include <stdio.h>
@@ -78,7 +80,7 @@ def rate(binary: Path, rounds: int, copies: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=1.0, help="about how long each run lasts")
+    parser.add_argument("--seconds", type=positive_float, default=1.0, help="about how long each run lasts")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from hago_ir.tvm_build import host_has_vnni, usable_cores
@@ -101,4 +103,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

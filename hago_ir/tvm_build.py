@@ -14,8 +14,9 @@ After emission (hago_ir.relax_backend). `hago build` and the Python API call
   even where no GPU is present.
 Untuned builds use hago's default schedules (hago_ir.cpu_schedule), except the
 hand-scheduled kernels that `to_relax(..., **kernels_for(target))` puts in
-(VNNI, depthwise and max pool kernels on x86 VNNI hosts, dp4a on CUDA, the
-int16-accumulating kernels on aarch64, `smlal`, and x86). With
+(VNNI and depthwise kernels on x86 VNNI hosts, dp4a on CUDA, the
+int16-accumulating kernels on aarch64, `smlal`, and x86; the max pool kernel
+where one of the CPU kernels wrote the pool's input). With
 `tune_trials > 0` MetaSchedule tunes every kernel (xgboost cost model) and
 records the results in a JSON database in `tuning_dir`, keyed by workload and
 target; a later build with the same `tuning_dir` and `tune_trials=0` applies

@@ -237,7 +237,8 @@ def vectorize_channels(schedule, block) -> None:
 
 
 def uses_width_columns(geometry: ConvGeometry) -> bool:
-    """Whether the kernel turns the width taps into channels (4 input channels or fewer)."""
+    """Few input channels (4 or fewer) and a window wider than 1: a stem. On an NHWC input the kernel
+    turns the width taps into channels; on an NCHW one (`nchw_input`) it reads them from the planes."""
     return geometry.channels <= 4 and geometry.kernel[1] > 1
 
 
@@ -295,7 +296,7 @@ def conv2d_nhwc_vnni(geometry: ConvGeometry, signed: bool, epilogue: Epilogue,
 
     register_intrinsic()
     if geometry.nchw_input and not uses_width_columns(geometry):
-        raise ValueError("an NCHW input is for stems with the column layout (4 channels or fewer, kw > 1)")
+        raise ValueError("an NCHW input is for stems (4 channels or fewer, a window wider than 1)")
     o_blocks = -(-geometry.out_channels // 16)
     kh, kw = geometry.kernel
     sh, sw = geometry.strides
